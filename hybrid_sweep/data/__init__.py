@@ -1,0 +1,1 @@
+"""Data room: LAReQA files in, typed records and train/eval protocols out."""

@@ -1,0 +1,38 @@
+"""The tidy, long-format result rows every run writes; aggregation reads only these."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    setting: str  # mono | cross | multi
+    query_lang: str  # a code, or "all" for a macro average
+    doc_lang: str  # a code, "all" for the multilingual pool / a macro average
+    metric: str
+    value: float  # a fraction, never a percentage
+    n_queries: int
+
+
+def write_results(path: Path, rows_by_stage: dict[str, list[ResultRow]], run: dict) -> None:
+    """Atomically write ``results.json``: one row per (stage, setting, langs, metric), run keys on every row."""
+    rows = [{"schema": SCHEMA_VERSION, "stage": stage, **asdict(r), **run}
+            for stage, stage_rows in rows_by_stage.items() for r in stage_rows]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "run": run, "rows": rows}, indent=1))
+    os.replace(tmp, path)
+
+
+def read_results(path: Path) -> list[dict]:
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"unreadable results file {path}: {exc}") from exc
+    if doc.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"{path} has results schema {doc.get('schema')!r}; this version reads schema {SCHEMA_VERSION}")
+    return doc["rows"]

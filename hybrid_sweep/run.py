@@ -1,0 +1,176 @@
+"""Hydra entry point: ``python -m hybrid_sweep.run [-m] key=value ...``; ``train(cfg)`` does the work.
+
+One job = resolve languages and batching (failing early on bad config), evaluate the untrained model
+(cached per model and data), fine-tune with Lightning, evaluate again, write ``config.yaml`` and
+``results.json`` into the job folder. A job folder that already holds ``results.json`` is skipped, so a
+relaunched sweep only runs what is missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from hybrid_sweep import paths
+from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
+from hybrid_sweep.data.protocols import ProtocolData, load_protocol, restrict_items
+from hybrid_sweep.evaluation import ResultRow, evaluate_model, read_results, write_results
+from hybrid_sweep.languages import choose_train_languages
+
+log = logging.getLogger("hybrid_sweep")
+RESULTS_FILE = "results.json"
+
+
+def quiet_libraries() -> None:
+    """Keep job logs readable: Lightning's tips, summaries and known deprecation chatter off."""
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before any model is loaded, so config errors surface in seconds."""
+
+    data: ProtocolData
+    train_langs: tuple[str, ...]
+    space: PairSpace
+    sampler: BatchStrategy
+
+
+def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
+    data = load_protocol(cfg.data.protocol, paths.data_root(cfg.paths.data_root),
+                         **OmegaConf.to_container(cfg.data, resolve=True))
+    train_langs = choose_train_languages(cfg.langs, data.train_languages, cfg.train_langs, cfg.group, cfg.anchor)
+    space = PairSpace(restrict_items(data.train_items, train_langs), train_langs)
+    options = {k: v for k, v in OmegaConf.to_container(cfg.batching, resolve=True).items() if k != "name"}
+    sampler = build_strategy(cfg.batching.name, space, seed=cfg.seed, rank=rank, world_size=world_size, **options)
+    return Plan(data, train_langs, space, sampler)
+
+
+def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
+    """The metadata on every result row: what aggregation groups and pivots by."""
+    return {
+        "sweep": cfg.sweep_name, "job": job, "model": cfg.model.label, "data": cfg.data.protocol,
+        "eval_data": plan_.data.info.get("eval_data"), "langs": len(plan_.train_langs),
+        "train_langs": ",".join(plan_.train_langs), "group": "explicit" if cfg.train_langs else cfg.group,
+        "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "seed": cfg.seed,
+        "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
+        "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size,
+    }
+
+
+def zero_shot_rows(cfg: DictConfig, model, plan_: Plan) -> list[ResultRow]:
+    """Evaluate the untrained model once per (model, evaluation set); later jobs read the cache."""
+    eval_set = plan_.data.eval_set
+    key_src = json.dumps({"model": OmegaConf.to_container(cfg.model, resolve=True), "eval": eval_set.name,
+                          "data": plan_.data.info, "n": [len(eval_set.questions), len(eval_set.candidates)]},
+                         sort_keys=True, default=str)
+    cache = Path(cfg.paths.cache_dir) / "zero_shot" / f"{hashlib.sha256(key_src.encode()).hexdigest()[:16]}.json"
+    if cache.exists():
+        log.info("zero-shot: reusing %s", cache)
+        return [ResultRow(**r) for r in json.loads(cache.read_text())]
+    log.info("zero-shot: evaluating the untrained model on %s", eval_set.name)
+    rows = evaluate_model(model, eval_set, cfg.eval.batch_size)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps([asdict(r) for r in rows]))
+    os.replace(tmp, cache)
+    return rows
+
+
+def headline(rows: list[ResultRow]) -> dict[str, float]:
+    return {f"{r.setting}_map": r.value for r in rows if r.query_lang == "all" and r.metric == "map"}
+
+
+def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from hybrid_sweep.module import BiEncoderModule, PairDataModule
+
+    t = cfg.trainer
+    module = BiEncoderModule(model, lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
+                             temperature=t.temperature, total_steps=t.max_steps)
+    ckpt_dir = output_dir / "checkpoints"
+    trainer = pl.Trainer(
+        max_steps=t.max_steps, max_epochs=-1, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
+        logger=logger if logger is not None else False, log_every_n_steps=t.log_every_n_steps,
+        callbacks=[ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=t.checkpoint_every_n_steps,
+                                   save_last=True, save_top_k=0)],
+        enable_model_summary=False, num_sanity_val_steps=0, use_distributed_sampler=False,
+        default_root_dir=str(output_dir), deterministic="warn")
+    last = ckpt_dir / "last.ckpt"
+    if last.exists():
+        log.info("resuming from %s", last)
+    trainer.fit(module, datamodule=PairDataModule(plan_.space, plan_.sampler, model),
+                ckpt_path=str(last) if last.exists() else None)
+
+
+def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
+    """Train and evaluate one configuration; returns the run keys and headline mAPs."""
+    import pytorch_lightning as pl
+
+    from hybrid_sweep.model import build_biencoder
+    from hybrid_sweep.tracking import finish, log_summary, make_logger
+
+    quiet_libraries()
+    if output_dir is None:
+        output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
+    output_dir = Path(output_dir)
+    results_path = output_dir / RESULTS_FILE
+    if results_path.exists():
+        rows = read_results(results_path)
+        log.info("skip: %s already finished", output_dir)
+        return {**rows[0], **{f"{r['setting']}_map": r["value"] for r in rows
+                              if r["stage"] == "trained" and r["query_lang"] == "all" and r["metric"] == "map"}}
+
+    plan_ = plan(cfg)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    keys = run_keys(cfg, plan_, job=output_dir.name)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    log.info("job %s: train_langs=%s batching=%s, %d training ids, %d steps x %d pairs", keys["job"],
+             keys["train_langs"], keys["batching"], len(plan_.space.items), cfg.trainer.max_steps,
+             cfg.batching.batch_size)
+
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    model = build_biencoder(cfg.model)
+    stages = {"zero_shot": zero_shot_rows(cfg, model, plan_)} if cfg.eval.zero_shot else {}
+    logger = make_logger(cfg.logger, output_dir, keys, resolved)
+    try:
+        started = time.perf_counter()
+        fit(cfg, model, plan_, output_dir, logger)
+        keys["train_seconds"] = round(time.perf_counter() - started, 1)
+        stages["trained"] = evaluate_model(model, plan_.data.eval_set, cfg.eval.batch_size)
+        summary = headline(stages["trained"])
+        log_summary(logger, {f"eval/{k}": v for k, v in summary.items()})
+    finally:
+        finish(logger)
+    write_results(results_path, stages, {**keys, **{f"data_{k}": v for k, v in plan_.data.info.items()
+                                                    if not isinstance(v, list)}})
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    log.info("job %s done in %.0fs: %s", keys["job"], keys["train_seconds"],
+             " ".join(f"{k}={v:.3f}" for k, v in summary.items()))
+    return {**keys, **summary}
+
+
+@hydra.main(config_path=str(paths.CONFIG_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

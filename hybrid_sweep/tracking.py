@@ -1,0 +1,42 @@
+"""W&B as a side channel: one run per job, grouped by sweep, offline unless an API key is set."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def wandb_mode(requested: str) -> str:
+    """``auto`` never prompts for a login: online only when WANDB_API_KEY is present."""
+    if requested not in ("auto", "offline", "online", "disabled"):
+        raise ValueError(f"logger.mode={requested!r}: use auto, offline, online or disabled")
+    if requested != "auto":
+        return requested
+    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+
+
+def make_logger(cfg, output_dir: Path, run_keys: dict, config: dict):
+    """A Lightning ``WandbLogger`` for this job, or ``None`` for ``logger=none``."""
+    if cfg.name == "none":
+        return None
+    if cfg.name != "wandb":
+        raise ValueError(f"logger={cfg.name!r} is unknown; use wandb or none")
+    from pytorch_lightning.loggers import WandbLogger
+
+    os.environ.setdefault("WANDB_SILENT", "true")
+    return WandbLogger(
+        project=cfg.project, group=run_keys["sweep"], name=run_keys["job"], job_type=run_keys["batching"],
+        tags=[f"langs={run_keys['langs']}", f"batching={run_keys['batching']}", f"group={run_keys['group']}",
+              f"model={run_keys['model']}"],
+        config=config, save_dir=str(output_dir), mode=wandb_mode(cfg.mode))
+
+
+def log_summary(logger, summary: dict[str, float]) -> None:
+    if logger is not None:
+        logger.experiment.summary.update(summary)
+
+
+def finish(logger) -> None:
+    if logger is not None:
+        import wandb
+
+        wandb.finish()
