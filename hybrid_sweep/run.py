@@ -35,7 +35,8 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning", "faiss.loader",
+                 "matplotlib", "matplotlib.font_manager"):
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -99,7 +100,7 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from hybrid_sweep.module import BiEncoderModule, PairDataModule
+    from hybrid_sweep.module import BiEncoderModule, PairDataModule, StepLog
 
     t = cfg.trainer
     module = BiEncoderModule(model, lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
@@ -109,8 +110,8 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
         max_steps=t.max_steps, max_epochs=-1, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
         logger=logger if logger is not None else False, log_every_n_steps=t.log_every_n_steps,
         callbacks=[ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=t.checkpoint_every_n_steps,
-                                   save_last=True, save_top_k=0)],
-        enable_model_summary=False, num_sanity_val_steps=0, use_distributed_sampler=False,
+                                   save_last=True, save_top_k=0), StepLog(t.log_every_n_steps, log)],
+        enable_model_summary=False, enable_progress_bar=False, num_sanity_val_steps=0, use_distributed_sampler=False,
         default_root_dir=str(output_dir), deterministic="warn")
     last = ckpt_dir / "last.ckpt"
     if last.exists():

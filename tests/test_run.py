@@ -1,0 +1,100 @@
+"""End to end: the real ``python -m hybrid_sweep.run -m`` on the tiny model and real data, then aggregation;
+plus the early configuration errors through ``plan(cfg)``."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from hybrid_sweep.aggregate import aggregate
+from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
+from hybrid_sweep.run import plan
+
+TINY = ["model=tiny", "trainer.max_steps=2", "trainer.warmup_steps=1", "batching.batch_size=4",
+        "data.eval_articles=2", "eval.batch_size=128"]
+
+
+def compose_cfg(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory, cache_dir):
+    out = tmp_path_factory.mktemp("outputs")
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"}
+    env.update(HYBRID_SWEEP_OUTPUTS=str(out), HYBRID_SWEEP_CACHE=str(cache_dir), WANDB_DIR=str(out))
+    cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "langs=2,3", "sweep_name=e2e", *TINY]
+    first = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    return out / "e2e", first, second
+
+
+def test_multirun_writes_one_results_file_per_job(sweep):
+    sweep_dir, first, _ = sweep
+    results = sorted(sweep_dir.rglob("results.json"))
+    job_keys = [dict(kv.split("=", 1) for kv in p.parent.name.split(",")) for p in results]
+    assert [k["langs"] for k in job_keys] == ["2", "3"]  # the folder is named by the job's overrides
+    assert job_keys[0]["model"] == "tiny"
+    for path in results:
+        doc = json.loads(path.read_text())
+        assert doc["schema"] == 1
+        stages = {r["stage"] for r in doc["rows"]}
+        assert stages == {"zero_shot", "trained"}
+        assert {r["setting"] for r in doc["rows"]} == {"mono", "cross", "multi"}
+        assert all(0.0 <= r["value"] <= 1.0 for r in doc["rows"])
+        assert (path.parent / "config.yaml").exists()
+        assert not (path.parent / "checkpoints").exists()
+    run = json.loads(results[1].read_text())["run"]
+    assert run["train_langs"] == "en,zh,ar" and run["langs"] == 3 and run["pairs_seen"] == 8
+    # 2 held-out articles, all 11 languages evaluated: 110 cross-lingual pairs per job
+    cross_pairs = {(r["query_lang"], r["doc_lang"]) for r in json.loads(results[0].read_text())["rows"]
+                   if r["setting"] == "cross" and r["query_lang"] != "all"}
+    assert len(cross_pairs) == 110
+
+
+def test_multirun_prints_the_aggregated_table(sweep):
+    sweep_dir, first, _ = sweep
+    assert "zero-shot" in first.stdout and "mono" in first.stdout
+    table = aggregate([sweep_dir])
+    assert list(table.index) == ["zero-shot", 2, 3]
+    assert list(table.columns) == ["mono", "cross", "multi", "n"]
+    assert (sweep_dir / "summary.csv").exists() and (sweep_dir / "aggregate.csv").exists()
+
+
+def test_relaunch_skips_finished_jobs(sweep):
+    _, first, second = sweep
+    assert (first.stdout + first.stderr).count("zero-shot: reusing") == 1  # untrained model evaluated once
+    assert (second.stdout + second.stderr).count("already finished") == 2
+
+
+def test_wandb_runs_offline_without_an_api_key(sweep):
+    sweep_dir, _, _ = sweep
+    assert len(list(sweep_dir.glob("*/wandb/offline-run-*"))) == 2
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["train_langs=[en,xx]", "langs=null"], r"train_langs: unknown language code\(s\) \['xx'\]"),
+    (["data=mlqa_to_xquad", "langs=9"], r"langs=9 but the training data has only 7 languages"),
+    (["batching.alpha=1.5"], r"batching.alpha must lie in \[0, 1\]"),
+    (["batching.batch_size=5000"], r"batching.batch_size=5000"),
+    (["paths.data_root=/nonexistent"], r"No data at paths.data_root=/nonexistent"),
+    (["data.eval_articles=48"], r"data.eval_articles=48"),
+])
+def test_bad_config_fails_before_any_model_is_loaded(overrides, message):
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        plan(compose_cfg(*overrides))
+
+
+def test_default_language_sets_are_nested():
+    sets = [plan(compose_cfg(f"langs={n}")).train_langs for n in (4, 7, 11)]
+    assert set(sets[0]) < set(sets[1]) < set(sets[2]) and len(sets[2]) == 11
+    mlqa = plan(compose_cfg("data=mlqa_to_xquad", "langs=4")).train_langs
+    assert mlqa == ("en", "zh", "ar", "hi")
