@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from hybrid_sweep.typology import (
-    DISTANCE_FEATURES,
     LANGUAGES,
     TYPOLOGY,
     _load_lang2vec,
@@ -116,6 +115,21 @@ def test_greedy_starting_pairs(syntactic):
     assert near == ("th", "vi")
 
 
+@pytest.mark.parametrize("n", [3, 4, 5])
+@pytest.mark.parametrize("anchor", [None, "en"])
+def test_similar_is_the_exact_minimum_mean_distance(n, anchor, syntactic):
+    import itertools
+
+    chosen = select_languages(n, "similar", LANGUAGES, anchor=anchor)
+    candidates = [c for c in itertools.combinations(LANGUAGES, n) if anchor is None or anchor in c]
+    assert mean_pairwise_distance(chosen) == pytest.approx(min(mean_pairwise_distance(c) for c in candidates))
+    assert select_languages(4, "similar", LANGUAGES) == ("de", "el", "en", "es")
+
+
+def test_diverse_sets_are_nested():
+    assert select_languages(7, "diverse", LANGUAGES)[:4] == select_languages(4, "diverse", LANGUAGES)
+
+
 def test_diverse_adds_language_farthest_from_chosen_set(syntactic):
     chosen = select_languages(3, "diverse", LANGUAGES, anchor="en")
     first_two, third = list(chosen[:2]), chosen[2]
@@ -131,12 +145,35 @@ def test_selection_is_independent_of_input_order():
 
 def test_attribute_groups():
     assert select_languages(3, "script=latin", LANGUAGES) == ("de", "en", "es")
+    assert select_languages(3, "script:Latin", LANGUAGES) == ("de", "en", "es")  # Hydra CLI spelling
     assert select_languages(3, "script=Latin", LANGUAGES, anchor="vi") == ("vi", "de", "en")
     assert select_languages(2, "word_order=SOV", LANGUAGES) == ("hi", "tr")
     assert select_languages(6, "family=indo-european", LANGUAGES, anchor="ru") == (
         "ru", "de", "el", "en", "es", "hi"
     )
-    assert select_languages(1, "family=Turkic", LANGUAGES, anchor="en") == ("tr",)
+    assert select_languages(1, "family=Turkic", LANGUAGES) == ("tr",)
+
+
+def test_anchor_outside_the_attribute_group_names_the_combination():
+    with pytest.raises(ValueError, match="anchor=en with group=family=Turkic: en has family 'Indo-European'"):
+        select_languages(1, "family=Turkic", LANGUAGES, anchor="en")
+
+
+def test_unknown_attribute_value_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"group=script=Latn: no language has script 'Latn'; known: Arabic, "):
+        select_languages(2, "script=Latn", LANGUAGES)
+
+
+@pytest.mark.parametrize(("langs", "group", "data_langs", "message"), [
+    (7, "script=Latin", LANGUAGES, r"langs=7 with group=script=Latin: only 5"),
+    (7, "family=Indo-European", LANGUAGES, r"langs=7 with group=family=Indo-European: only 6"),
+    (5, "script=Latin", ("ar", "de", "en", "es", "hi", "vi", "zh"), r"langs=5 with group=script=Latin: only 4"),
+])
+def test_impossible_grid_points_fail_in_choose_train_languages(langs, group, data_langs, message):
+    from hybrid_sweep.languages import choose_train_languages
+
+    with pytest.raises(ValueError, match=message):
+        choose_train_languages(langs, data_langs, group=group)
 
 
 def test_impossible_attribute_combination_names_it():
@@ -166,3 +203,49 @@ def test_invalid_configs_raise(kwargs, pattern):
     kwargs.setdefault("available", LANGUAGES)
     with pytest.raises(ValueError, match=pattern):
         select_languages(**kwargs)
+
+
+def result_rows():
+    """Two runs' rows as results.json holds them: per-pair cross rows plus rows the analysis must skip."""
+    import pandas as pd
+
+    rows = []
+    for train in ("en,de", "en,zh"):
+        for q in ("en", "de", "zh", "ar"):
+            for d in ("en", "de", "zh", "ar"):
+                setting = "mono" if q == d else "cross"
+                rows.append(dict(stage="trained", setting=setting, query_lang=q, doc_lang=d, metric="map",
+                                 value=1 - uriel_distance(q, d), train_langs=train, batching="hybrid"))
+        rows.append(dict(stage="trained", setting="cross", query_lang="all", doc_lang="all", metric="map",
+                         value=0.5, train_langs=train, batching="hybrid"))
+    rows.append(dict(stage="zero_shot", setting="cross", query_lang="en", doc_lang="de", metric="map", value=0.0,
+                     train_langs="en,de", batching="hybrid"))
+    return pd.DataFrame(rows)
+
+
+def test_pair_distances_and_seen_flags():
+    from hybrid_sweep.typology_analysis import pair_distances
+
+    table = pair_distances(result_rows())
+    assert len(table) == 2 * 12  # two runs x 12 ordered cross pairs; mono, macro and zero-shot rows dropped
+    row = table[(table.train_langs == "en,de") & (table.query_lang == "de") & (table.doc_lang == "zh")].iloc[0]
+    assert row.distance == pytest.approx(uriel_distance("de", "zh"))
+    assert (row.query_seen, row.doc_seen, row.seen) == (True, False, "one")
+    counts = table[table.train_langs == "en,de"].seen.value_counts()
+    assert (counts["both"], counts["one"], counts["neither"]) == (2, 8, 2)
+    with pytest.raises(ValueError, match="no per-pair rows with setting='cross', metric='recall@1'"):
+        pair_distances(result_rows(), metric="recall@1")
+
+
+def test_distance_correlation_and_scatter(tmp_path):
+    pytest.importorskip("scipy")
+    from hybrid_sweep.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
+
+    table = pair_distances(result_rows())
+    corr = distance_correlation(table, by=["train_langs"]).set_index(["train_langs", "seen"])
+    assert corr.loc[("en,de", "all"), "spearman"] == pytest.approx(-1.0)
+    assert corr.loc[("en,de", "all"), "pearson"] == pytest.approx(-1.0)
+    assert corr.loc[("en,de", "all"), "n"] == 12 and np.isnan(corr.loc[("en,de", "both"), "spearman"])
+    path = tmp_path / "scatter.png"
+    plot_distance_scatter(table, path, col="train_langs")
+    assert path.stat().st_size > 10_000

@@ -1,16 +1,27 @@
-"""The paper's batch compositions: mono (X-X), cross (X-Y) and hybrid (mono with probability alpha)."""
+"""The batch compositions: mono (X-X), cross (X-Y), hybrid (mono with probability alpha) and multi.
+
+Each promises a composition that tests/test_batching.py checks for every registered strategy:
+  mono    every pair of a batch in one language a, p(a) = w_a
+  cross   every pair a != b, p(a, b) ∝ w_a·w_b; with same_pair the whole batch shares one (a, b)
+  hybrid  a mono batch with probability alpha, else a cross batch
+  multi   every pair draws a and b independently, p(a, b) ∝ w_a·w_b (mono and cross pairs mixed)
+Cross-lingual batches (cross, hybrid's cross batches, multi) carry round(bitext_fraction x batch_size)
+bitext pairs per rank when bitext is loaded; mono batches never do.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from hybrid_sweep.batching.base import BatchStrategy, ItemQueue, register
+from hybrid_sweep.batching.base import BatchStrategy, Draws, register
 
 
 @register("mono")
 class MonoBatches(BatchStrategy):
     """All pairs of a batch share one language, drawn per batch by the language weights."""
 
-    def validate(self) -> None:
+    cross_batches = False
+
+    def prepare(self) -> None:
         for li, lang in enumerate(self.space.languages):
             n = len(self.space.items_by_language[li])
             if self.weights[li] > 0 and n < self.global_batch:
@@ -18,43 +29,46 @@ class MonoBatches(BatchStrategy):
                     f"batching.batch_size={self.batch_size} (x{self.world_size} ranks) exceeds the {n} distinct "
                     f"parallel ids available in training language {lang!r}; lower batching.batch_size")
 
-    def start(self, rng: np.random.Generator) -> dict:
-        return {"mono": {li: ItemQueue(items, rng) for li, items in self.space.items_by_language.items()}}
-
-    def compose(self, rng: np.random.Generator, state: dict) -> list[int]:
-        lang = int(rng.choice(len(self.space.languages), p=self.weights))
-        items = state["mono"][lang].take(self.global_batch)
-        return [self.space.encode(int(i), lang, lang) for i in items]
+    def compose(self, rng: np.random.Generator, draws: Draws) -> list[int]:
+        return self.mono_batch(rng, draws)
 
 
 @register("cross")
 class CrossBatches(BatchStrategy):
-    """Every pair has query language != passage language; languages mix within the batch."""
+    """Every pair has query language != passage language; languages mix within the batch unless ``same_pair``."""
 
-    def validate(self) -> None:
+    def __init__(self, space, batch_size, same_pair: bool = False, **kwargs):
+        self.same_pair = same_pair
+        super().__init__(space, batch_size, **kwargs)
+
+    def prepare(self) -> None:
         if len(self.space.languages) < 2:
             raise ValueError(f"batching={self.name} needs at least 2 training languages, got {list(self.space.languages)}")
-        n = len(self.space.multilingual_items)
-        if n < self.global_batch:
-            raise ValueError(
-                f"batching.batch_size={self.batch_size} (x{self.world_size} ranks) exceeds the {n} distinct "
-                f"parallel ids available in two or more training languages; lower batching.batch_size")
+        self.cross_p = self.pair_probabilities(cross=True)
+        if self.cross_p.sum() == 0:
+            raise ValueError(f"batching.lang_weights leaves no two weighted training languages that share a "
+                             f"parallel id, so batching={self.name} cannot build a cross pair")
+        self.check_support(self.cross_p, self.qa_batch, "cross pairs (two or more training languages)")
+        if self.same_pair:
+            if self.bitext_slots:
+                raise ValueError("batching.same_pair=true promises one language pair per batch; "
+                                 "it cannot be combined with batching.bitext_fraction > 0")
+            self.same_pair_p = self.pair_probabilities(cross=True, min_shared=self.global_batch)
+            if self.same_pair_p.sum() == 0:
+                raise ValueError(f"batching.same_pair=true: no pair of training languages shares "
+                                 f"{self.global_batch} parallel ids; lower batching.batch_size")
 
-    def start(self, rng: np.random.Generator) -> dict:
-        return {"cross": ItemQueue(self.space.multilingual_items, rng)}
+    def compose(self, rng: np.random.Generator, draws: Draws) -> list[int]:
+        return self.cross_batch(rng, draws)
 
-    def compose(self, rng: np.random.Generator, state: dict) -> list[int]:
-        batch = []
-        for i in state["cross"].take(self.global_batch):
-            langs = self.space.item_languages[i]
-            p = self.weights[langs] / self.weights[langs].sum() if self.weights[langs].sum() > 0 else None
-            a, b = rng.choice(langs, size=2, replace=False, p=p)
-            batch.append(self.space.encode(int(i), int(a), int(b)))
-        return batch
+    def cross_batch(self, rng: np.random.Generator, draws: Draws) -> list[int]:
+        if self.same_pair:
+            return self.same_pair_batch(rng, draws, self.same_pair_p, self.global_batch)
+        return self.add_bitext(draws, self.mixed_batch(rng, draws, self.cross_p, self.qa_batch))
 
 
 @register("hybrid")
-class HybridBatches(MonoBatches, CrossBatches):
+class HybridBatches(CrossBatches):
     """Each batch is mono with probability ``alpha``, else cross (the paper: alpha = 0.5)."""
 
     def __init__(self, space, batch_size, alpha: float = 0.5, **kwargs):
@@ -63,16 +77,25 @@ class HybridBatches(MonoBatches, CrossBatches):
         self.alpha = alpha
         super().__init__(space, batch_size, **kwargs)
 
-    def validate(self) -> None:
+    def prepare(self) -> None:
         if self.alpha > 0:
-            MonoBatches.validate(self)
+            MonoBatches.prepare(self)
         if self.alpha < 1:
-            CrossBatches.validate(self)
+            CrossBatches.prepare(self)
 
-    def start(self, rng: np.random.Generator) -> dict:
-        return {**MonoBatches.start(self, rng), **CrossBatches.start(self, rng)}
-
-    def compose(self, rng: np.random.Generator, state: dict) -> list[int]:
+    def compose(self, rng: np.random.Generator, draws: Draws) -> list[int]:
         if rng.random() < self.alpha:
-            return MonoBatches.compose(self, rng, state)
-        return CrossBatches.compose(self, rng, state)
+            return self.mono_batch(rng, draws)
+        return self.cross_batch(rng, draws)
+
+
+@register("multi")
+class MultiBatches(BatchStrategy):
+    """Every pair draws its query and passage languages independently: a baseline mixing mono and cross pairs."""
+
+    def prepare(self) -> None:
+        self.pair_p = self.pair_probabilities(cross=False)
+        self.check_support(self.pair_p, self.qa_batch, "pairs of the training languages")
+
+    def compose(self, rng: np.random.Generator, draws: Draws) -> list[int]:
+        return self.add_bitext(draws, self.mixed_batch(rng, draws, self.pair_p, self.qa_batch))
