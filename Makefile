@@ -7,10 +7,10 @@ OUT    ?= outputs
 # torch first, pinned to the local CPU wheel; otherwise a dependency would pull a multi-GB CUDA build
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install demo test test-slow sweep-langs aggregate clean
+.PHONY: help install demo test test-slow sweep-langs sweep-typology aggregate report bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,8 +35,18 @@ test-slow: install ## real-model tests (minutes)
 sweep-langs: install ## langs x batching grid on me5_small (SWEEP=lang_scaling)
 	$(PY) -m hybrid_sweep.run -m langs=2,4,7,11 batching=mono,cross,hybrid sweep_name=$(or $(filter-out demo,$(SWEEP)),lang_scaling)
 
+sweep-typology: install ## diverse vs similar language sets at 4 and 7 languages (SWEEP=typology)
+	$(PY) -m hybrid_sweep.run -m langs=4,7 group=diverse,similar batching=mono,cross,hybrid sweep_name=$(or $(filter-out demo,$(SWEEP)),typology)
+
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.aggregate $(OUT)/$(SWEEP)
+
+report: install ## copy a sweep's results into experiments/SWEEP/ and (re)write its report.md
+	$(PY) -m hybrid_sweep.report $(SWEEP) --outputs $(OUT)
+
+bench: install ## benchmarks -> experiments/benchmarks/*.json
+	@for m in $$(ls hybrid_sweep/bench/*_bench.py 2>/dev/null | xargs -n1 basename | sed 's/\.py$$//'); do \
+		echo "== $$m"; $(PY) -m hybrid_sweep.bench.$$m || exit 1; done
 
 clean: ## remove outputs, caches and W&B offline runs (keeps .venv)
 	rm -rf $(OUT) multirun .cache wandb .pytest_cache

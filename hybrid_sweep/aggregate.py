@@ -1,25 +1,32 @@
-"""Results files of one or more sweeps -> one pandas DataFrame -> the headline table (never reads W&B).
+"""Results files of one or more sweeps -> one pandas DataFrame -> tables and plots (never reads W&B).
 
-``python -m hybrid_sweep.aggregate outputs/<sweep> [more dirs]`` prints the table and writes
-``aggregate.csv`` (every row) and ``summary.csv`` (the table) into the first directory.
+``python -m hybrid_sweep.aggregate outputs/<sweep> [more dirs]`` prints the headline table (mean ± std
+over seeds, n), reports jobs of the sweep that have no results, and writes ``aggregate.csv`` (every row),
+``summary.csv`` (per configuration and setting: mean, std, n, 95% CI), ``scaling.png`` and the typology
+analysis (``distance_correlation.csv``, ``distance_scatter.png``: cross-lingual mAP per pair vs URIEL
+distance) into the first directory (or ``--out``).
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hybrid_sweep.evaluation.results import read_results
+from hybrid_sweep.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 
 SETTINGS = ["mono", "cross", "multi"]
-RUN_AXES = ["model", "data", "batching", "alpha", "group", "langs"]
+RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group", "langs"]
 
 
 def collect(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
-    """All result rows under ``dirs``; unreadable files are listed, not fatal."""
+    """All result rows under ``dirs``; unreadable or old-schema files are listed, not fatal."""
     rows, broken = [], []
     for d in dirs:
         d = Path(d)
@@ -33,40 +40,140 @@ def collect(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, 
     return pd.DataFrame(rows), broken
 
 
-def summary_table(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
-    """Macro-averaged mono/cross/multi ``metric``: a zero-shot reference row, then one row per run
-    configuration (mean over seeds; ``n`` = seeds). Only axes that vary become row labels."""
+def varying_axes(head: pd.DataFrame) -> list[str]:
+    """Run axes that take more than one value (``langs`` always): the labels a reader needs."""
+    return [a for a in RUN_AXES if a == "langs" or head[a].astype(str).nunique() > 1]
+
+
+def headline_rows(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     head = df[(df.query_lang == "all") & (df.metric == metric)].copy()
-    head["alpha"] = head["alpha"].fillna("-")
-    axes = [a for a in RUN_AXES if a == "langs" or head[a].nunique() > 1]
-    trained = head[head.stage == "trained"]
-    table = trained.pivot_table(index=axes, columns="setting", values="value", aggfunc="mean")
-    table["n"] = trained.groupby(axes)["seed"].nunique()
-    zero = head[head.stage == "zero_shot"].drop_duplicates(["model", "data", "setting"])
-    zero_axes = [a for a in ("model", "data") if a in axes]
-    zero_table = zero.pivot_table(index=zero_axes or None, columns="setting", values="value", aggfunc="mean")
-    if zero_axes:
-        zero_table.index = pd.MultiIndex.from_frame(
-            zero_table.index.to_frame().assign(**{a: "zero-shot" for a in axes if a not in zero_axes})[axes])
-    else:
-        zero_table.index = pd.Index(["zero-shot"], name="langs") if len(axes) == 1 else pd.MultiIndex.from_tuples(
-            [tuple("zero-shot" for _ in axes)], names=axes)
-    zero_table["n"] = 1
-    out = pd.concat([zero_table, table])
-    return out[[s for s in SETTINGS if s in out.columns] + ["n"]]
+    for axis in RUN_AXES[:-1]:  # axes a strategy does not have (alpha of mono, ...) read as "-"
+        head[axis] = head[axis].fillna("-").astype(str) if axis in head else "-"
+    return head
+
+
+def seed_summary(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
+    """Per configuration, stage and setting: mean, std, n seeds and a t-based 95% CI over seeds.
+
+    The zero-shot stage is identical for every job of a (model, data) pair, so it is counted once.
+    """
+    head = headline_rows(df, metric)
+    zero = head[head.stage == "zero_shot"].drop_duplicates(["model", "data", "eval_data", "setting"]).copy()
+    zero[[a for a in RUN_AXES if a not in ("model", "data", "langs")]] = "-"
+    zero[["batching", "langs", "seed"]] = ["zero-shot", 0, 0]  # zero-shot: no training languages
+    both = pd.concat([zero, head[head.stage == "trained"]])
+    out = (both.groupby(RUN_AXES + ["stage", "setting"], dropna=False)["value"]
+           .agg(mean="mean", std="std", n="count").reset_index())
+    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
+    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    return out
+
+
+def summary_table(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
+    """Wide headline table: a zero-shot reference row, then one row per configuration; columns are the
+    settings' mean over seeds plus ``n`` (seeds). Only axes that vary label the rows."""
+    summary = seed_summary(df, metric)
+    axes = varying_axes(headline_rows(df, metric))
+    summary["_zero"] = summary["stage"] == "zero_shot"
+    for axis in axes:
+        summary[axis] = summary[axis].where(~summary["_zero"], "zero-shot")
+    table = summary.pivot_table(index=["_zero"] + axes, columns="setting", values="mean", aggfunc="mean",
+                                sort=False)
+    table["n"] = summary.groupby(["_zero"] + axes, sort=False)["n"].max().astype(int)
+    table = table.sort_index(level=0, ascending=False, sort_remaining=False).droplevel(0)
+    return table[[s for s in SETTINGS if s in table.columns] + ["n"]]
+
+
+def expected_jobs(sweep_dir: Path) -> list[dict[str, str]] | None:
+    """The grid a multirun was asked for (from Hydra's ``multirun.yaml``), as swept key -> value."""
+    import yaml
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    path = sweep_dir / "multirun.yaml"
+    if not path.exists():
+        return None
+    overrides = yaml.safe_load(path.read_text())["hydra"]["overrides"]["task"]
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    swept = {o.key_or_group: [str(v) for v in o.sweep_string_iterator()] for o in parsed if o.is_sweep_override()}
+    return [dict(zip(swept, combo)) for combo in itertools.product(*swept.values())]
+
+
+def missing_jobs(sweep_dir: Path) -> list[dict[str, str]]:
+    """Grid points with no ``results.json``: crashed, interrupted or never started."""
+    import yaml
+
+    grid = expected_jobs(sweep_dir)
+    if grid is None:
+        return []
+    done = []
+    for results in sweep_dir.rglob("results.json"):
+        overrides = results.parent / ".hydra" / "overrides.yaml"
+        if overrides.exists():
+            done.append(dict(o.split("=", 1) for o in yaml.safe_load(overrides.read_text()) if "=" in o))
+    return [job for job in grid if not any(all(d.get(k) == v for k, v in job.items()) for d in done)]
+
+
+def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
+    """mAP vs number of training languages, one panel per setting, one line per strategy (95% CI band),
+    the zero-shot level as a dashed line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trained = summary[summary.stage == "trained"].copy()
+    trained["langs"] = trained["langs"].astype(int)
+    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(4.2 * len(SETTINGS), 3.6), sharey=False)
+    line_keys = [k for k in ("model", "data", "batching", "alpha", "group") if trained[k].astype(str).nunique() > 1]
+    for ax, setting in zip(axes, SETTINGS):
+        part = trained[trained.setting == setting]
+        groups = part.groupby(line_keys) if line_keys else [((), part)]
+        for key, g in groups:
+            g = g.sort_values("langs")
+            label = ", ".join(map(str, key if isinstance(key, tuple) else (key,))) or "trained"
+            ax.plot(g["langs"], g["mean"], marker="o", label=label)
+            if (g["n"] > 1).any():
+                ax.fill_between(g["langs"], g["ci_low"], g["ci_high"], alpha=0.2)
+        zero = summary[(summary.stage == "zero_shot") & (summary.setting == setting)]
+        for value in zero["mean"]:
+            ax.axhline(value, ls="--", color="grey", lw=1, label="zero-shot")
+        ax.set_title({"mono": "monolingual", "cross": "cross-lingual", "multi": "multilingual"}[setting] + " mAP")
+        ax.set_xlabel("training languages")
+        ax.set_xticks(sorted(trained["langs"].unique()))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("mAP")
+    handles, labels = axes[0].get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=min(len(unique), 5), frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def aggregate(dirs: list[str | Path], out_dir: str | Path | None = None) -> pd.DataFrame:
+    """Collect, summarise, write CSVs and the scaling plot; warn about broken files and missing jobs."""
     df, broken = collect(dirs)
     for path, why in broken:
         print(f"skipped broken results file {path}: {why}", file=sys.stderr)
+    for d in dirs:
+        for job in missing_jobs(Path(d)):
+            print(f"missing job in {d}: {' '.join(f'{k}={v}' for k, v in job.items())} (no results.json)",
+                  file=sys.stderr)
     if df.empty:
         raise FileNotFoundError(f"no results.json under {', '.join(map(str, dirs))}")
-    table = summary_table(df)
     out_dir = Path(out_dir or dirs[0])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = seed_summary(df)
     df.to_csv(out_dir / "aggregate.csv", index=False)
-    table.to_csv(out_dir / "summary.csv")
-    return table
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    plot_scaling(summary, out_dir / "scaling.png")
+    pairs = pair_distances(df)
+    if not pairs.empty:
+        by = [c for c in ("batching", "langs", "group") if c in pairs and pairs[c].nunique() > 1]
+        distance_correlation(pairs, by=by).to_csv(out_dir / "distance_correlation.csv", index=False)
+        plot_distance_scatter(pairs, out_dir / "distance_scatter.png", col=by[0] if by else None)
+    return summary_table(df)
 
 
 def format_table(table: pd.DataFrame) -> str:
@@ -91,7 +198,7 @@ class AggregateOnMultirunEnd:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", help="sweep (or job) directories holding results.json files")
-    parser.add_argument("--out", help="where to write aggregate.csv and summary.csv (default: the first dir)")
+    parser.add_argument("--out", help="where to write the CSVs and plot (default: the first dir)")
     args = parser.parse_args(argv)
     print(format_table(aggregate(args.dirs, args.out)))
 

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from hybrid_sweep import paths
 from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
 from hybrid_sweep.data.protocols import ProtocolData, load_protocol, restrict_items
+from hybrid_sweep.data.tatoeba import load_bitext
 from hybrid_sweep.evaluation import ResultRow, evaluate_model, read_results, write_results
 from hybrid_sweep.languages import choose_train_languages
 
@@ -52,11 +53,13 @@ class Plan:
 
 
 def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
-    data = load_protocol(cfg.data.protocol, paths.data_root(cfg.paths.data_root),
-                         **OmegaConf.to_container(cfg.data, resolve=True))
+    root = paths.data_root(cfg.paths.data_root)
+    data = load_protocol(cfg.data.protocol, root, **OmegaConf.to_container(cfg.data, resolve=True))
     train_langs = choose_train_languages(cfg.langs, data.train_languages, cfg.train_langs, cfg.group, cfg.anchor)
-    space = PairSpace(restrict_items(data.train_items, train_langs), train_langs)
     options = {k: v for k, v in OmegaConf.to_container(cfg.batching, resolve=True).items() if k != "name"}
+    bitext = (load_bitext(root, options.get("bitext_langs", "untrained"), train_langs, data.eval_set.languages)
+              if options.get("bitext_fraction", 0) > 0 else ())
+    space = PairSpace(restrict_items(data.train_items, train_langs), train_langs, bitext)
     sampler = build_strategy(cfg.batching.name, space, seed=cfg.seed, rank=rank, world_size=world_size, **options)
     return Plan(data, train_langs, space, sampler)
 
@@ -67,7 +70,9 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
         "sweep": cfg.sweep_name, "job": job, "model": cfg.model.label, "data": cfg.data.protocol,
         "eval_data": plan_.data.info.get("eval_data"), "langs": len(plan_.train_langs),
         "train_langs": ",".join(plan_.train_langs), "group": "explicit" if cfg.train_langs else cfg.group,
-        "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "seed": cfg.seed,
+        "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "same_pair": cfg.batching.get("same_pair"),
+        "lang_weights": str(cfg.batching.get("lang_weights")), "bitext_fraction": cfg.batching.get("bitext_fraction", 0.0),
+        "bitext_langs": ",".join(sorted({b.lang for b in plan_.space.bitext})), "seed": cfg.seed,
         "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
         "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size,
     }
@@ -107,7 +112,8 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
                              temperature=t.temperature, total_steps=t.max_steps)
     ckpt_dir = output_dir / "checkpoints"
     trainer = pl.Trainer(
-        max_steps=t.max_steps, max_epochs=-1, accelerator=t.accelerator, devices=t.devices, precision=t.precision,
+        max_steps=t.max_steps, max_epochs=-1, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
+        precision=t.precision,
         logger=logger if logger is not None else False, log_every_n_steps=t.log_every_n_steps,
         callbacks=[ModelCheckpoint(dirpath=ckpt_dir, every_n_train_steps=t.checkpoint_every_n_steps,
                                    save_last=True, save_top_k=0), StepLog(t.log_every_n_steps, log)],
@@ -124,6 +130,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     """Train and evaluate one configuration; returns the run keys and headline mAPs."""
     import pytorch_lightning as pl
 
+    from hybrid_sweep.batching.plot import log_composition
     from hybrid_sweep.model import build_biencoder
     from hybrid_sweep.tracking import finish, log_summary, make_logger
 
@@ -152,6 +159,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     stages = {"zero_shot": zero_shot_rows(cfg, model, plan_)} if cfg.eval.zero_shot else {}
     logger = make_logger(cfg.logger, output_dir, keys, resolved)
     try:
+        log_composition(logger, plan_.sampler)
         started = time.perf_counter()
         fit(cfg, model, plan_, output_dir, logger)
         keys["train_seconds"] = round(time.perf_counter() - started, 1)

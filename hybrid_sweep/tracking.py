@@ -27,7 +27,7 @@ def make_logger(cfg, output_dir: Path, run_keys: dict, config: dict):
         project=cfg.project, group=run_keys["sweep"], name=run_keys["job"], job_type=run_keys["batching"],
         tags=[f"langs={run_keys['langs']}", f"batching={run_keys['batching']}", f"group={run_keys['group']}",
               f"model={run_keys['model']}"],
-        config=config, save_dir=str(output_dir), mode=wandb_mode(cfg.mode))
+        config={**config, "run": run_keys}, save_dir=str(output_dir), mode=wandb_mode(cfg.mode))
 
 
 def log_summary(logger, summary: dict[str, float]) -> None:

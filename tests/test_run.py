@@ -98,3 +98,32 @@ def test_default_language_sets_are_nested():
     assert set(sets[0]) < set(sets[1]) < set(sets[2]) and len(sets[2]) == 11
     mlqa = plan(compose_cfg("data=mlqa_to_xquad", "langs=4")).train_langs
     assert mlqa == ("en", "zh", "ar", "hi")
+
+
+def test_analysis_notebook_runs_on_the_sweep(sweep):
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    sweep_dir, _, _ = sweep
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "analysis.ipynb", as_version=4)
+    assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")  # committed clean
+    os.environ["HYBRID_SWEEP_DIR"] = str(sweep_dir)
+    try:
+        NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(PROJECT_ROOT / "notebooks")}}).execute()
+    finally:
+        del os.environ["HYBRID_SWEEP_DIR"]
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    assert "2 jobs" in printed
+    assert any("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+
+
+def test_report_rebuilds_from_committed_runs(sweep, tmp_path):
+    from hybrid_sweep.report import write_report
+
+    sweep_dir, _, _ = sweep
+    report = write_report("e2e", sweep_dir.parent, tmp_path)
+    assert "| zero-shot |" in report.read_text() and (tmp_path / "e2e" / "scaling.png").exists()
+    copied = sorted((tmp_path / "e2e" / "runs").rglob("results.json"))
+    assert [dict(kv.split("=", 1) for kv in p.parent.name.split(","))["langs"] for p in copied] == ["2", "3"]
+    rebuilt = write_report("e2e", tmp_path / "no-outputs", tmp_path)  # a fresh clone has no outputs/
+    assert rebuilt.read_text() == report.read_text()

@@ -1,0 +1,84 @@
+"""A sweep's markdown report in ``experiments/<sweep>/``, rebuilt from committed results files.
+
+``python -m hybrid_sweep.report <sweep_name>`` first copies each finished job's small files
+(``results.json``, ``config.yaml``) from ``outputs/<sweep>/`` into ``experiments/<sweep>/runs/`` (never
+checkpoints or weights), then aggregates what is committed there, so a fresh clone rebuilds the same report.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from hybrid_sweep.aggregate import aggregate, collect, missing_jobs
+from hybrid_sweep.paths import PROJECT_ROOT
+
+KEPT_FILES = ("results.json", "config.yaml")
+
+
+def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
+    """Copy the kept files of every finished job; returns how many jobs were copied."""
+    copied = 0
+    for results in sorted(sweep_dir.rglob("results.json")):
+        target = runs_dir / results.parent.relative_to(sweep_dir)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in KEPT_FILES:
+            if (results.parent / name).exists():
+                shutil.copy2(results.parent / name, target / name)
+        copied += 1
+    return copied
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    index_names = [n or "" for n in table.index.names]
+    header = index_names + list(table.columns)
+    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+    for key, row in table.iterrows():
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = [f"{v:.3f}" if isinstance(v, float) and not v.is_integer() else str(v) for v in row.tolist()]
+        lines.append("| " + " | ".join([*map(str, keys), *cells]) + " |")
+    return "\n".join(lines)
+
+
+def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
+    out_dir = experiments / sweep
+    runs_dir = out_dir / "runs"
+    if (outputs / sweep).exists():
+        sync_runs(outputs / sweep, runs_dir)
+    if not runs_dir.exists():
+        raise FileNotFoundError(f"no results for sweep {sweep!r}: neither {outputs / sweep} nor {runs_dir} exists")
+    table = aggregate([runs_dir], out_dir)
+    df, _ = collect([runs_dir])
+    missing = missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
+    first = df.iloc[0]
+    lines = [
+        f"# Sweep `{sweep}`", "",
+        f"{df['job'].nunique()} finished jobs; model `{first['model']}`, data protocol `{first['data']}` "
+        f"(evaluated on `{first['eval_data']}`), {int(first['steps'])} steps x {int(first['batch_size'])} pairs per job.",
+        "", "## Headline mAP (macro-averaged; mean over seeds, n = seeds)", "", markdown_table(table), "",
+        "![mAP vs number of training languages](scaling.png)", "",
+        "## Jobs", "", markdown_table(df.drop_duplicates("job").set_index("job")[
+            ["langs", "train_langs", "batching", "group", "seed", "train_seconds"]].sort_index()), "",
+    ]
+    if missing:
+        lines += ["## Missing jobs", ""] + [f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing] + [""]
+    lines += ["Files: `aggregate.csv` (every result row), `summary.csv` (mean, std, n, 95% CI per configuration),",
+              "`runs/<job>/` (each job's results.json and resolved config).", ""]
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", help="sweep name (outputs/<sweep>, experiments/<sweep>)")
+    parser.add_argument("--outputs", default="outputs", type=Path)
+    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    args = parser.parse_args(argv)
+    print(f"wrote {write_report(args.sweep, args.outputs, args.experiments)}")
+
+
+if __name__ == "__main__":
+    main()
