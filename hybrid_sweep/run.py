@@ -24,7 +24,7 @@ from hybrid_sweep import paths
 from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
 from hybrid_sweep.data.protocols import ProtocolData, load_protocol, restrict_items
 from hybrid_sweep.data.tatoeba import load_bitext
-from hybrid_sweep.evaluation import ResultRow, evaluate_model, read_results, write_results
+from hybrid_sweep.evaluation import ResultRow, encode, evaluate, read_results, write_evaluation, write_results
 from hybrid_sweep.languages import choose_train_languages
 
 log = logging.getLogger("hybrid_sweep")
@@ -78,27 +78,19 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
     }
 
 
-def zero_shot_rows(cfg: DictConfig, model, plan_: Plan) -> list[ResultRow]:
-    """Evaluate the untrained model once per (model, evaluation set); later jobs read the cache."""
-    eval_set = plan_.data.eval_set
-    key_src = json.dumps({"model": OmegaConf.to_container(cfg.model, resolve=True), "eval": eval_set.name,
-                          "data": plan_.data.info, "n": [len(eval_set.questions), len(eval_set.candidates)]},
-                         sort_keys=True, default=str)
-    cache = Path(cfg.paths.cache_dir) / "zero_shot" / f"{hashlib.sha256(key_src.encode()).hexdigest()[:16]}.json"
-    if cache.exists():
-        log.info("zero-shot: reusing %s", cache)
-        return [ResultRow(**r) for r in json.loads(cache.read_text())]
-    log.info("zero-shot: evaluating the untrained model on %s", eval_set.name)
-    rows = evaluate_model(model, eval_set, cfg.eval.batch_size)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps([asdict(r) for r in rows]))
-    os.replace(tmp, cache)
-    return rows
+def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str):
+    """Encode once and evaluate every setting. The untrained model's embeddings are cached by model state,
+    so the jobs of a sweep after the first only re-score (seconds) for their zero-shot row."""
+    rset = plan_.data.eval_set
+    cache = cfg.eval.embedding_cache if stage == "zero_shot" else None
+    log.info("%s: evaluating on %s (%d questions, %d candidates)", stage, rset.name, len(rset.questions),
+             len(rset.candidates))
+    return evaluate(rset, *encode(model, rset, cfg.eval.batch_size, cache))
 
 
 def headline(rows: list[ResultRow]) -> dict[str, float]:
-    return {f"{r.setting}_map": r.value for r in rows if r.query_lang == "all" and r.metric == "map"}
+    return {f"{r.setting}_{r.metric}": r.value for r in rows
+            if r.query_lang == "all" and r.metric in ("map", "lang_bias")}
 
 
 def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
@@ -127,12 +119,12 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
 
 
 def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
-    """Train and evaluate one configuration; returns the run keys and headline mAPs."""
+    """Train and evaluate one configuration; returns the run keys and headline mAPs / language bias."""
     import pytorch_lightning as pl
 
     from hybrid_sweep.batching.plot import log_composition
     from hybrid_sweep.model import build_biencoder
-    from hybrid_sweep.tracking import finish, log_summary, make_logger
+    from hybrid_sweep.tracking import finish, log_evaluation, log_summary, make_logger
 
     quiet_libraries()
     if output_dir is None:
@@ -142,8 +134,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     if results_path.exists():
         rows = read_results(results_path)
         log.info("skip: %s already finished", output_dir)
-        return {**rows[0], **{f"{r['setting']}_map": r["value"] for r in rows
-                              if r["stage"] == "trained" and r["query_lang"] == "all" and r["metric"] == "map"}}
+        return {**rows[0], **{f"{r['setting']}_{r['metric']}": r["value"] for r in rows if r["stage"] == "trained"
+                              and r["query_lang"] == "all" and r["metric"] in ("map", "lang_bias")}}
 
     plan_ = plan(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -156,16 +148,20 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_biencoder(cfg.model)
-    stages = {"zero_shot": zero_shot_rows(cfg, model, plan_)} if cfg.eval.zero_shot else {}
+    evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot")} if cfg.eval.zero_shot else {}
     logger = make_logger(cfg.logger, output_dir, keys, resolved)
     try:
         log_composition(logger, plan_.sampler)
         started = time.perf_counter()
         fit(cfg, model, plan_, output_dir, logger)
         keys["train_seconds"] = round(time.perf_counter() - started, 1)
-        stages["trained"] = evaluate_model(model, plan_.data.eval_set, cfg.eval.batch_size)
+        evals["trained"] = evaluate_stage(cfg, model, plan_, "trained")
+        stages = {stage: list(ev.rows) for stage, ev in evals.items()}
         summary = headline(stages["trained"])
+        pngs = write_evaluation(output_dir, plan_.data.eval_set, evals, seen_langs=plan_.train_langs,
+                                trec_depth=cfg.eval.trec_depth)
         log_summary(logger, {f"eval/{k}": v for k, v in summary.items()})
+        log_evaluation(logger, pngs, stages["trained"])
     finally:
         finish(logger)
     write_results(results_path, stages, {**keys, **{f"data_{k}": v for k, v in plan_.data.info.items()

@@ -35,6 +35,18 @@ def log_summary(logger, summary: dict[str, float]) -> None:
         logger.experiment.summary.update(summary)
 
 
+def log_evaluation(logger, pngs, rows) -> None:
+    """The evaluation plots as images and the tidy result rows as a W&B table."""
+    if logger is None:
+        return
+    import wandb
+    from dataclasses import asdict
+
+    table = [asdict(r) for r in rows]
+    logger.experiment.log({**{f"eval/{p.stem}": wandb.Image(str(p)) for p in pngs},
+                           "eval/results": wandb.Table(columns=list(table[0]), data=[list(r.values()) for r in table])})
+
+
 def finish(logger) -> None:
     if logger is not None:
         import wandb

@@ -1,35 +1,37 @@
-"""Metrics on hand-computed rankings, and the LAReQA settings on a small hand-made pool."""
+"""Metrics on hand-computed rankings, the LAReQA settings on a small hand-made pool, the rank counting
+against a brute-force sort (ties, MLQA-style 2-4 relevant items), language bias, per-query files,
+bootstrap and paired tests with known answers, and the embedding cache."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from hybrid_sweep.data.records import Candidate, Question, RetrievalSet
-from hybrid_sweep.evaluation import evaluate_embeddings
-from hybrid_sweep.evaluation.metrics import average_precision, ndcg_at, ranking_metrics, recall_at, reciprocal_rank_at
+from hybrid_sweep.evaluation import (aligned_matrices, bootstrap_ci, evaluate, evaluate_embeddings, paired_test,
+                                     query_matrix, read_per_query, write_per_query)
+from hybrid_sweep.evaluation.cache import encode_texts, model_fingerprint
+from hybrid_sweep.evaluation.metrics import (average_precision, ndcg_at, rank_gap, ranking_metrics, recall_at,
+                                             reciprocal_rank_at)
 
 
 def test_average_precision_by_hand():
-    # relevant at ranks 1 and 3 of 4 -> (1/1 + 2/3) / 2
-    rel = np.array([[True, False, True, False], [False, False, False, True]])
-    ap = average_precision(rel, np.array([2, 1]))
+    # relevant at ranks 1 and 3 -> (1/1 + 2/3) / 2; a single relevant item at rank 4 -> 1/4 (0 pads the row)
+    ap = average_precision(np.array([[3, 1], [4, 0]]))
     assert ap == pytest.approx([(1 + 2 / 3) / 2, 1 / 4])
-    # a relevant item missing from the ranking still counts in the denominator
-    assert average_precision(rel[:1], np.array([3]))[0] == pytest.approx((1 + 2 / 3) / 3)
 
 
 def test_recall_mrr_ndcg_by_hand():
-    rel = np.array([[False, True, False, True, False]])
-    n = np.array([2])
-    assert recall_at(rel, n, 1)[0] == 0 and recall_at(rel, n, 2)[0] == 0.5 and recall_at(rel, n, 5)[0] == 1
-    assert reciprocal_rank_at(rel, 10)[0] == 0.5 and reciprocal_rank_at(rel, 1)[0] == 0
+    ranks = np.array([[2, 4]])
+    assert recall_at(ranks, 1)[0] == 0 and recall_at(ranks, 2)[0] == 0.5 and recall_at(ranks, 5)[0] == 1
+    assert reciprocal_rank_at(ranks, 10)[0] == 0.5 and reciprocal_rank_at(ranks, 1)[0] == 0
     dcg = 1 / np.log2(3) + 1 / np.log2(5)
-    assert ndcg_at(rel, n, 10)[0] == pytest.approx(dcg / (1 + 1 / np.log2(3)))
+    assert ndcg_at(ranks, 10)[0] == pytest.approx(dcg / (1 + 1 / np.log2(3)))
+    assert rank_gap(np.array([[7, 2, 40], [5, 0, 0]])).tolist() == [38, 0]
 
 
 def test_query_without_relevant_item_is_an_error():
     with pytest.raises(ValueError, match="no relevant item"):
-        ranking_metrics(np.array([[False, False]]), np.array([0]))
+        ranking_metrics(np.array([[0, 0]]))
 
 
 def tiny_pool() -> RetrievalSet:
@@ -41,14 +43,15 @@ def tiny_pool() -> RetrievalSet:
     return RetrievalSet("tiny", questions, candidates, gold)
 
 
+# candidate order: de/1, de/2, en/1, en/2. en queries rank their own en answer first, then the de answer
+# of the other question; de queries rank everything perfectly
+TINY_Q = np.eye(4, dtype=np.float32)  # one axis per question: de-q1, de-q2, en-q1, en-q2
+TINY_C = np.array([[1, 0, 0.5, 0.9], [0, 1, 0.9, 0.5], [0.8, 0, 1, 0], [0, 0.8, 0, 1]], dtype=np.float32)
+
+
 def test_settings_read_off_one_ranking():
-    rset = tiny_pool()
-    # candidate order: de/1, de/2, en/1, en/2. Scores chosen so that:
-    #  en queries rank their own en answer first, then the de answer of the other question
-    #  de queries rank everything perfectly
-    q_emb = np.eye(4, dtype=np.float32)  # one axis per question: de-q1, de-q2, en-q1, en-q2
-    c_emb = np.array([[1, 0, 0.5, 0.9], [0, 1, 0.9, 0.5], [0.8, 0, 1, 0], [0, 0.8, 0, 1]], dtype=np.float32)
-    rows = {(r.setting, r.query_lang, r.doc_lang, r.metric): r.value for r in evaluate_embeddings(rset, q_emb, c_emb)}
+    rows = {(r.setting, r.query_lang, r.doc_lang, r.metric): r.value
+            for r in evaluate_embeddings(tiny_pool(), TINY_Q, TINY_C)}
     assert rows[("mono", "de", "de", "map")] == 1.0
     assert rows[("mono", "en", "en", "map")] == 1.0
     assert rows[("cross", "de", "en", "map")] == 1.0
@@ -60,8 +63,182 @@ def test_settings_read_off_one_ranking():
     assert rows[("multi", "all", "all", "map")] == pytest.approx((1 + (1 + 2 / 3) / 2) / 2)
 
 
+def test_language_bias_is_the_rank_gap_of_parallel_answers():
+    ev = evaluate(tiny_pool(), TINY_Q, TINY_C)
+    bias = {(b.query_lang, q): v for b in ev.per_query if b.setting == "multi"
+            for q, v in zip(b.qids, b.values["lang_bias"])}
+    # de queries: answers at ranks 1 and 2 (gap 1); en-q1: en/1 at 1, de/1 at 3 (gap 2); pool of 4
+    assert bias == pytest.approx({("de", "q1"): 1, ("de", "q2"): 1, ("en", "q1"): 2, ("en", "q2"): 2})
+    row = next(r for r in ev.rows if r.setting == "multi" and r.query_lang == "all" and r.metric == "lang_bias")
+    assert row.value == pytest.approx(1.5) and row.ci_low <= row.value <= row.ci_high
+
+
 def test_nan_embeddings_are_refused():
-    rset = tiny_pool()
     q_emb = np.full((4, 4), np.nan, dtype=np.float32)
     with pytest.raises(ValueError, match="NaN"):
-        evaluate_embeddings(rset, q_emb, np.eye(4, dtype=np.float32))
+        evaluate_embeddings(tiny_pool(), q_emb, np.eye(4, dtype=np.float32))
+
+
+def mlqa_like_pool(rng, n_ids=30, langs=("ar", "de", "en", "zh"), per_lang=12):
+    """Every id in en plus 1-3 other languages (2-4 relevant items, as in MLQA-R), candidates interleaved
+    across languages in file order, and a few exact duplicate candidate embeddings to force score ties."""
+    present = {f"id{i}": ["en", *rng.choice([l for l in langs if l != "en"], rng.integers(1, 4), replace=False)]
+               for i in range(n_ids)}
+    questions, candidates, gold = [], [], {}
+    for lang in langs:
+        ids = [i for i, ls in present.items() if lang in ls]
+        cands = [Candidate(f"{lang}/{k}", lang, f"{lang} sentence {k}", f"{lang}/p", "a")
+                 for k in range(len(ids) + per_lang)]
+        candidates += cands
+        for k, qid in enumerate(ids):
+            questions.append(Question(qid, lang, f"{lang} question {qid}", "a"))
+            gold[(qid, lang)] = cands[k].cid
+    order = rng.permutation(len(candidates))  # languages interleaved: the pool regroups them
+    rset = RetrievalSet("mlqa-like", tuple(questions), tuple(candidates[i] for i in order), gold)
+    q_emb = rng.standard_normal((len(questions), 8)).astype(np.float32)
+    c_emb = np.round(rng.standard_normal((len(candidates), 8)), 1).astype(np.float32)[order]
+    c_emb[1::7] = c_emb[0]  # exact ties
+    return rset, q_emb, c_emb
+
+
+def brute_force_rows(rset, q_emb, c_emb):
+    """Reference: sort the whole pool per query (ties to the earlier candidate in language order), then
+    compute each metric from the relevance vector in rank order, the textbook way."""
+    lang_order = sorted(range(len(rset.candidates)), key=lambda i: rset.languages.index(rset.candidates[i].lang))
+    out = {}
+    for qi, q in enumerate(rset.questions):
+        scores = c_emb[lang_order] @ q_emb[qi]
+        ranked = [rset.candidates[lang_order[i]] for i in np.argsort(-scores, kind="stable")]
+        relevant = set(rset.relevant(q.qid))
+        for setting_lang in ["all", *rset.languages]:
+            pool = [c for c in ranked if setting_lang in ("all", c.lang)]
+            rel = np.array([c.cid in relevant for c in pool])
+            if not rel.any():
+                continue
+            hits = np.cumsum(rel)
+            ranks = np.flatnonzero(rel) + 1
+            disc = 1 / np.log2(np.arange(2, 12))
+            out[(q.lang, setting_lang, q.qid)] = {
+                "map": float((hits[rel] / ranks).mean()),
+                "mrr@10": 1 / ranks[0] if ranks[0] <= 10 else 0.0,
+                "ndcg@10": float((rel[:10] * disc[: len(rel[:10])]).sum() / disc[: min(rel.sum(), 10)].sum()),
+                **{f"recall@{k}": float(rel[:k].sum() / rel.sum()) for k in (1, 5, 10, 100)},
+            }
+            if setting_lang == "all":
+                out[(q.lang, "all", q.qid)]["lang_bias"] = ranks[-1] - ranks[0]
+    return out
+
+
+def test_rank_counting_matches_a_full_sort_with_ties_and_2_to_4_relevant_items():
+    rng = np.random.default_rng(3)
+    rset, q_emb, c_emb = mlqa_like_pool(rng)
+    assert {len(rset.relevant(q.qid)) for q in rset.questions} == {2, 3, 4}
+    expected = brute_force_rows(rset, q_emb, c_emb)
+    ev = evaluate(rset, q_emb, c_emb)
+    got = {(b.query_lang, b.doc_lang, qid): {m: v[i] for m, v in b.values.items()}
+           for b in ev.per_query for i, qid in enumerate(b.qids)}
+    assert got.keys() == expected.keys()
+    for key, metrics in expected.items():
+        assert got[key] == pytest.approx(metrics, abs=1e-12), key
+    # a language pair only counts the queries whose id exists in the candidate language
+    de_ids = {q.qid for q in rset.questions if q.lang == "de"}
+    ar_en = next(r for r in ev.rows if (r.setting, r.query_lang, r.doc_lang, r.metric) == ("cross", "ar", "de", "map"))
+    assert ar_en.n_queries == len(de_ids & {q.qid for q in rset.questions if q.lang == "ar"})
+
+
+def test_per_query_file_round_trip_and_query_matrix(tmp_path):
+    rng = np.random.default_rng(0)
+    rset, q_emb, c_emb = mlqa_like_pool(rng)
+    ev = evaluate(rset, q_emb, c_emb)
+    write_per_query(tmp_path / "pq.parquet", {"zero_shot": ev.per_query, "trained": ev.per_query})
+    frame = read_per_query(tmp_path / "pq.parquet")
+    assert set(frame.stage) == {"zero_shot", "trained"}
+    with pytest.raises(ValueError, match="pass stage="):
+        query_matrix(frame, "cross", "map")
+    table = query_matrix(frame, "cross", "map", stage="trained")
+    macro = next(r for r in ev.rows if (r.setting, r.query_lang, r.metric) == ("cross", "all", "map"))
+    assert bootstrap_ci(table.to_numpy()).value == pytest.approx(macro.value)
+    assert (macro.ci_low, macro.ci_high) == pytest.approx(
+        (bootstrap_ci(table.to_numpy()).low, bootstrap_ci(table.to_numpy()).high))
+    frame.drop(columns="qid").to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(ValueError, match="per-query columns"):
+        read_per_query(tmp_path / "bad.parquet")
+
+
+def test_bootstrap_interval_covers_the_mean_and_is_seeded():
+    values = np.random.default_rng(1).random(400)
+    ci = bootstrap_ci(values, seed=5)
+    assert ci.low < values.mean() < ci.high and ci.value == pytest.approx(values.mean())
+    assert ci.high - ci.low == pytest.approx(2 * 1.96 * values.std() / np.sqrt(400), rel=0.15)
+    assert bootstrap_ci(values, seed=5) == ci
+
+
+def test_paired_test_known_answers():
+    rng = np.random.default_rng(2)
+    a = rng.random((3, 200))
+    same = paired_test(a, a.copy())
+    assert same.diff == 0 and same.p_value == 1.0 and same.low == same.high == 0
+    better = paired_test(np.clip(a + 0.05 + 0.02 * rng.standard_normal(a.shape), 0, 1), a)
+    assert better.p_value < 0.001 and 0 < better.low < better.diff < better.high
+    noise = paired_test(a + 0.01 * rng.standard_normal(a.shape), a)
+    assert noise.p_value > 0.05 and noise.low < 0 < noise.high
+    with pytest.raises(ValueError, match="same queries"):
+        paired_test(a, a[:, :100])
+
+
+def test_aligned_matrices_refuse_different_queries():
+    rng = np.random.default_rng(0)
+    rset, q_emb, c_emb = mlqa_like_pool(rng)
+    ev = evaluate(rset, q_emb, c_emb)
+    from hybrid_sweep.evaluation.export import per_query_frame
+
+    frame = per_query_frame(ev.per_query, "s")
+    a = query_matrix(frame, "multi", "map")
+    ma, mb = aligned_matrices(a, a[a.columns[::-1]])
+    assert np.array_equal(ma, mb, equal_nan=True)
+    with pytest.raises(ValueError, match="differ in their queries"):
+        aligned_matrices(a, a.iloc[:, :-1])
+
+
+class CountingModel:
+    """The BiEncoder surface the cache needs; counts the texts it is asked to encode."""
+
+    def __init__(self, scale: float = 1.0):
+        import torch
+
+        self.weight = torch.nn.Parameter(torch.full((2, 3), scale))
+        self.encoded: list[str] = []
+        self.pooling, self.max_length, self.prefixes = "mean", 8, {"query": "q: ", "passage": "p: "}
+        self.tokenizer, self.encoder = [0] * 5, self
+
+    def state_dict(self):
+        return {"weight": self.weight}
+
+    def encode(self, texts, role, batch_size, progress=None):
+        self.encoded += list(texts)
+        return np.array([[len(t), self.weight.sum().item(), role == "query"] for t in texts], dtype=np.float32)
+
+
+def test_embedding_cache_encodes_each_text_once_per_model_state(tmp_path):
+    texts = ["a", "bb", "a", "ccc"]
+    model = CountingModel()
+    first = encode_texts(model, texts, "query", cache_dir=tmp_path)
+    assert model.encoded == ["a", "bb", "ccc"]  # duplicates once
+    again = encode_texts(model, texts, "query", cache_dir=tmp_path)
+    assert np.array_equal(first, again) and model.encoded == ["a", "bb", "ccc"]  # read back, not re-encoded
+    encode_texts(model, texts, "passage", cache_dir=tmp_path)
+    assert len(model.encoded) == 6  # another role is another key
+    changed = CountingModel(scale=2.0)
+    assert model_fingerprint(changed) != model_fingerprint(model)
+    encode_texts(changed, texts, "query", cache_dir=tmp_path)
+    assert changed.encoded == ["a", "bb", "ccc"]  # changed weights never read a stale file
+
+
+def test_faiss_top_k_equals_the_exact_ranking():
+    from hybrid_sweep.evaluation.export import faiss_top_k
+
+    rng = np.random.default_rng(0)
+    q, c = rng.normal(size=(20, 16)).astype(np.float32), rng.normal(size=(500, 16)).astype(np.float32)
+    full = np.argsort(-(q @ c.T), axis=1, kind="stable")
+    assert np.array_equal(faiss_top_k(q, c, 25), full[:, :25])
+

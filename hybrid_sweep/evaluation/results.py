@@ -15,8 +15,10 @@ class ResultRow:
     query_lang: str  # a code, or "all" for a macro average
     doc_lang: str  # a code, "all" for the multilingual pool / a macro average
     metric: str
-    value: float  # a fraction, never a percentage
-    n_queries: int
+    value: float  # a fraction, never a percentage; lang_bias alone is in ranks (highest - lowest relevant rank)
+    n_queries: int  # queries behind a per-language row; languages or pairs behind a macro ("all") row
+    ci_low: float | None = None  # bootstrap 95% interval over parallel question ids, on macro rows
+    ci_high: float | None = None
 
 
 def write_results(path: Path, rows_by_stage: dict[str, list[ResultRow]], run: dict) -> None:

@@ -1,0 +1,73 @@
+"""Evaluate a model as it is, without training: ``python -m hybrid_sweep.evaluate model=me5_small data=mlqa_to_xquad``.
+
+Composes the same ``conf/`` as ``hybrid_sweep.run`` and evaluates the chosen model on the chosen
+protocol's evaluation set, writing ``results.json`` (stage ``zero_shot``), ``per_query.parquet``, TREC
+run and qrels files and plots into ``outputs/evaluate/<overrides>/`` (``-m``: one folder per job there).
+Embeddings are cached under ``eval.embedding_cache``, so evaluating the same model again takes seconds.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from hybrid_sweep import paths
+from hybrid_sweep.evaluation import encode, evaluate, write_evaluation, write_results
+
+log = logging.getLogger("hybrid_sweep")
+# the shared config puts runs into training job folders; a results.json there would make run.py skip the job
+OUTPUT_DIRS = {"hydra.run.dir": "${paths.output_root}/evaluate/${hydra:job.override_dirname}",
+               "hydra.sweep.dir": "${paths.output_root}/evaluate"}
+
+
+def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
+    """Evaluate ``cfg.model`` on ``cfg.data``'s evaluation set; returns the headline numbers."""
+    from hybrid_sweep.data.protocols import load_protocol
+    from hybrid_sweep.model import build_biencoder
+    from hybrid_sweep.run import quiet_libraries
+
+    quiet_libraries()
+    output_dir = Path(output_dir)
+    data = load_protocol(cfg.data.protocol, paths.data_root(cfg.paths.data_root),
+                         **OmegaConf.to_container(cfg.data, resolve=True))
+    rset = data.eval_set
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    model = build_biencoder(cfg.model)
+    started = time.perf_counter()
+    q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache)
+    encoded = time.perf_counter()
+    ev = evaluate(rset, q_emb, c_emb)
+    scored = time.perf_counter()
+    keys = {"sweep": "evaluate", "job": output_dir.name, "model": cfg.model.label, "data": cfg.data.protocol,
+            "eval_data": data.info.get("eval_data"), "n_questions": len(rset.questions),
+            "n_candidates": len(rset.candidates), "encode_seconds": round(encoded - started, 1),
+            "score_seconds": round(scored - encoded, 2),
+            **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
+    seen = cfg.eval.seen_langs if cfg.eval.seen_langs is not None else data.train_languages
+    pngs = write_evaluation(output_dir, rset, {"zero_shot": ev}, seen_langs=list(seen),
+                            trec_depth=cfg.eval.trec_depth)
+    write_results(output_dir / "results.json", {"zero_shot": list(ev.rows)}, keys)  # last: marks the job done
+    summary = {f"{r.setting}_{r.metric}": r.value for r in ev.rows
+               if r.query_lang == "all" and r.metric in ("map", "lang_bias")}
+    log.info("evaluated %s on %s (%d questions, %d candidates) in %.0fs encode + %.1fs scoring: %s; files in %s",
+             cfg.model.label, rset.name, len(rset.questions), len(rset.candidates), encoded - started,
+             scored - encoded, " ".join(f"{k}={v:.4f}" for k, v in summary.items()), output_dir)
+    log.info("plots: %s", ", ".join(p.name for p in pngs))
+    return {**keys, **summary}
+
+
+@hydra.main(config_path=str(paths.CONFIG_DIR), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    evaluate_command(cfg, hydra.core.hydra_config.HydraConfig.get().runtime.output_dir)
+
+
+if __name__ == "__main__":
+    sys.argv += [f"{k}={v}" for k, v in OUTPUT_DIRS.items() if not any(a.startswith(f"{k}=") for a in sys.argv)]
+    if {"-m", "--multirun"} & set(sys.argv):
+        sys.argv += ["~hydra.callbacks.aggregate"]  # the training table has no rows for an evaluation
+    main()

@@ -1,0 +1,123 @@
+"""Files beside ``results.json``: per-query values (for bootstrap CIs and paired tests across runs
+without re-encoding), TREC run/qrels files (for any external IR tool) and the plots."""
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hybrid_sweep.data.records import RetrievalSet
+from hybrid_sweep.evaluation.retrieval import Evaluation, Pool, QueryValues, score_chunks
+
+PER_QUERY_FILE = "per_query.parquet"
+QRELS_FILE = "qrels.trec"
+PER_QUERY_COLUMNS = ("stage", "setting", "query_lang", "doc_lang", "qid", "metric", "value")
+TREC_DEPTH = 100
+
+
+def per_query_frame(per_query: Sequence[QueryValues], stage: str) -> pd.DataFrame:
+    """Long format, one row per (setting, query language, doc language, parallel id, metric)."""
+    parts = [pd.DataFrame({"setting": b.setting, "query_lang": b.query_lang, "doc_lang": b.doc_lang,
+                           "qid": np.asarray(b.qids), "metric": metric, "value": values})
+             for b in per_query for metric, values in b.values.items()]
+    frame = pd.concat(parts, ignore_index=True).assign(stage=stage)[list(PER_QUERY_COLUMNS)]
+    return frame.astype({c: "category" for c in PER_QUERY_COLUMNS if c not in ("qid", "value")})
+
+
+def write_per_query(path: Path, per_query_by_stage: Mapping[str, Sequence[QueryValues]]) -> None:
+    """Atomically write every stage's per-query values into one parquet file (~1.6 MB per stage on full XQuAD-R)."""
+    frame = pd.concat([per_query_frame(pq, stage) for stage, pq in per_query_by_stage.items()], ignore_index=True)
+    tmp = Path(path).with_suffix(".tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def read_per_query(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"unreadable per-query file {path}: {exc}") from exc
+    missing = [c for c in PER_QUERY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path} lacks per-query columns {missing}; expected {list(PER_QUERY_COLUMNS)}")
+    return frame
+
+
+def trec_query_id(lang: str, qid: str) -> str:
+    """One TREC query per (language, parallel id): the translations of a question are separate queries."""
+    return f"{lang}/{qid}"
+
+
+def write_trec_qrels(path: Path, rset: RetrievalSet) -> None:
+    """Every question's relevant sentences in every language (filter docids by their ``lang/`` prefix
+    to get the qrels of one language pair)."""
+    with Path(path).open("w") as fh:
+        for q in rset.questions:
+            for cid in rset.relevant(q.qid):
+                fh.write(f"{trec_query_id(q.lang, q.qid)} 0 {cid} 1\n")
+
+
+def faiss_top_k(q_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray:
+    """Exact inner-product top ``k`` with faiss (a GPU index when CUDA and the ``gpu`` extra are present):
+    what an external tool needs from a pool too large to rank in full."""
+    import faiss
+
+    index = faiss.IndexFlatIP(pool_emb.shape[1])
+    if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+        index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    index.add(np.ascontiguousarray(pool_emb, dtype=np.float32))
+    return index.search(np.ascontiguousarray(q_emb, dtype=np.float32), k)[1]
+
+
+def write_trec_run(path: Path, rset: RetrievalSet, q_emb: np.ndarray, c_emb: np.ndarray, depth: int = TREC_DEPTH,
+                   tag: str = "hybrid_sweep") -> None:
+    """The multilingual ranking of every question, top ``depth`` (``len(rset.candidates)``: all of it);
+    gzipped when ``path`` ends in ``.gz`` (ir_measures reads it as is).
+
+    Scores are rank-derived (``pool size - rank + 1``). A full-depth run is the exact ranking the metrics
+    were computed on, ties included, so any TREC tool reproduces our numbers; a truncated run comes from a
+    faiss search (equal up to float rounding among near-tied scores) and undercounts relevant items
+    ranked below ``depth``, so cross-check AP on a full run.
+    """
+    pool = Pool.of(rset)
+    n = len(rset.candidates)
+    depth = min(depth, n)
+    cids = np.array([rset.candidates[i].cid for i in pool.order])
+    pool_emb = c_emb[pool.order]
+    if depth < n:
+        rankings = [(slice(0, len(q_emb)), faiss_top_k(q_emb, pool_emb, depth))]
+    else:
+        rankings = ((rows, np.argsort(-scores, axis=1, kind="stable")) for rows, scores in score_chunks(q_emb, pool_emb))
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with (gzip.open(tmp, "wt", compresslevel=1) if path.suffix == ".gz" else tmp.open("w")) as fh:
+        for rows, ranked in rankings:
+            for q, top in zip(rset.questions[rows], ranked):
+                qid = trec_query_id(q.lang, q.qid)
+                fh.writelines(f"{qid} Q0 {cid} {r} {n - r + 1} {tag}\n" for r, cid in enumerate(cids[top], 1))
+    os.replace(tmp, path)
+
+
+def write_evaluation(out_dir: Path, rset: RetrievalSet, evaluations: Mapping[str, Evaluation],
+                     seen_langs: Sequence[str] = (), trec_depth: int | None = TREC_DEPTH,
+                     plots: bool = True) -> list[Path]:
+    """Everything but ``results.json`` for the stages of one job: per-query values, qrels, and per stage
+    a gzipped TREC run (top ``trec_depth``; None: no run file) and the plots. Returns the PNG paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_per_query(out_dir / PER_QUERY_FILE, {stage: ev.per_query for stage, ev in evaluations.items()})
+    write_trec_qrels(out_dir / QRELS_FILE, rset)
+    pngs: list[Path] = []
+    for stage, ev in evaluations.items():
+        if trec_depth is not None:
+            write_trec_run(out_dir / f"run.{stage}.trec.gz", rset, ev.q_emb, ev.c_emb, trec_depth, tag=stage)
+        if plots:
+            from hybrid_sweep.evaluation.plots import save_plots
+
+            pngs += save_plots(ev.rows, per_query_frame(ev.per_query, stage), out_dir / "plots", seen_langs,
+                               prefix=f"{stage}_")
+    return pngs
