@@ -97,3 +97,12 @@ def test_missing_data_root_says_where_data_is_expected(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="HYBRID_SWEEP_DATA"):
         data_root(tmp_path)
+
+
+def test_mlqa_dev_evaluation_set_has_2_to_4_relevant_items(data_root):
+    data = load_protocol("xquad_to_mlqa", data_root)
+    rset = data.eval_set
+    assert len(rset.candidates) == 20534 and len(rset.questions) == 4199
+    assert {len(rset.relevant(q.qid)) for q in rset.questions} == {2, 3, 4}
+    assert data.info["eval_data"].startswith("mlqa-r dev")
+    assert len(data.train_items) == 1190 and all(len(i.languages) == 11 for i in data.train_items)

@@ -103,6 +103,20 @@ def mlqa_to_xquad(data_root: Path, **_) -> ProtocolData:
     )
 
 
+@protocol("xquad_to_mlqa")
+def xquad_to_mlqa(data_root: Path, **_) -> ProtocolData:
+    """Train on all of XQuAD-R (11 languages), evaluate on MLQA-R dev (7 languages, 2-4 relevant per id)."""
+    train_files = read_languages(data_root / "xquad-r", XQUAD_LANGS)
+    eval_files = read_languages(data_root / "mlqa-r-dev-lareqa", MLQA_LANGS)
+    return ProtocolData(
+        name="xquad_to_mlqa",
+        train_items=qa_items(train_files),
+        train_languages=XQUAD_LANGS,
+        eval_set=build_retrieval_set("mlqa-r dev", eval_files),
+        info={"protocol": "xquad_to_mlqa", "train_data": "xquad-r", "eval_data": "mlqa-r dev split (LAReQA)"},
+    )
+
+
 @protocol("hub_pairs")
 def hub_pairs(data_root: Path, hub: dict | None = None, **_) -> ProtocolData:  # pragma: no cover - needs network
     """Train on a hub dataset of parallel QA rows (id, lang, question, answer); evaluate on the full XQuAD-R."""
