@@ -44,7 +44,8 @@ aggregate: install ## print and save the table of a sweep (SWEEP=name)
 report: install ## copy a sweep's results into experiments/SWEEP/ and (re)write its report.md
 	$(PY) -m hybrid_sweep.report $(SWEEP) --outputs $(OUT)
 
-bench: install ## benchmarks -> experiments/benchmarks/*.json
+bench: install ## benchmarks -> experiments/benchmarks/*.json (training side by side with sentence-transformers: ~15 min)
+	$(PY) -m pip install -q -e '.[bench]'
 	@for m in $$(ls hybrid_sweep/bench/*_bench.py 2>/dev/null | xargs -n1 basename | sed 's/\.py$$//'); do \
 		echo "== $$m"; $(PY) -m hybrid_sweep.bench.$$m || exit 1; done
 

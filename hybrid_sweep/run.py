@@ -7,14 +7,14 @@ relaunched sweep only runs what is missing.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import shutil
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import hydra
@@ -50,6 +50,7 @@ class Plan:
     train_langs: tuple[str, ...]
     space: PairSpace
     sampler: BatchStrategy
+    make_sampler: Callable[..., BatchStrategy]  # (rank=, world_size=) -> that rank's sampler, for DDP
 
 
 def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
@@ -60,8 +61,13 @@ def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
     bitext = (load_bitext(root, options.get("bitext_langs", "untrained"), train_langs, data.eval_set.languages)
               if options.get("bitext_fraction", 0) > 0 else ())
     space = PairSpace(restrict_items(data.train_items, train_langs), train_langs, bitext)
-    sampler = build_strategy(cfg.batching.name, space, seed=cfg.seed, rank=rank, world_size=world_size, **options)
-    return Plan(data, train_langs, space, sampler)
+    make_sampler = partial(build_strategy, cfg.batching.name, space, seed=cfg.seed, **options)
+    return Plan(data, train_langs, space, make_sampler(rank=rank, world_size=world_size), make_sampler)
+
+
+def world_size(trainer_cfg) -> int:
+    devices = trainer_cfg.devices
+    return len(devices) if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices) else int(devices)
 
 
 def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
@@ -74,7 +80,7 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
         "lang_weights": str(cfg.batching.get("lang_weights")), "bitext_fraction": cfg.batching.get("bitext_fraction", 0.0),
         "bitext_langs": ",".join(sorted({b.lang for b in plan_.space.bitext})), "seed": cfg.seed,
         "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
-        "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size,
+        "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size * world_size(cfg.trainer),
     }
 
 
@@ -101,7 +107,9 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
 
     t = cfg.trainer
     module = BiEncoderModule(model, lr=t.lr, weight_decay=t.weight_decay, warmup_steps=t.warmup_steps,
-                             temperature=t.temperature, total_steps=t.max_steps)
+                             temperature=t.temperature, total_steps=t.max_steps,
+                             gather_negatives=t.gather_negatives, grad_cache_chunk=t.grad_cache_chunk,
+                             length_bucket=t.length_bucket)
     ckpt_dir = output_dir / "checkpoints"
     trainer = pl.Trainer(
         max_steps=t.max_steps, max_epochs=-1, accelerator=t.accelerator, devices=t.devices, strategy=t.strategy,
@@ -114,7 +122,7 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
     last = ckpt_dir / "last.ckpt"
     if last.exists():
         log.info("resuming from %s", last)
-    trainer.fit(module, datamodule=PairDataModule(plan_.space, plan_.sampler, model),
+    trainer.fit(module, datamodule=PairDataModule(plan_.space, plan_.sampler, model, make_sampler=plan_.make_sampler),
                 ckpt_path=str(last) if last.exists() else None)
 
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# on a busy 2-core machine OpenMP's spin-waiting threads slow small torch ops ~100x; subprocesses inherit it
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from hybrid_sweep.paths import PROJECT_ROOT
 
 DATA_ROOT = Path(os.environ.get("HYBRID_SWEEP_DATA", PROJECT_ROOT.parent / "shared" / "data"))
