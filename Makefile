@@ -32,11 +32,11 @@ test: install ## the test suite (fast; no network, no GPU)
 test-slow: install ## real-model tests (minutes)
 	$(PY) -m pytest -m slow
 
-sweep-langs: install ## langs x batching grid on me5_small (SWEEP=lang_scaling)
-	$(PY) -m hybrid_sweep.run -m langs=2,4,7,11 batching=mono,cross,hybrid sweep_name=$(or $(filter-out demo,$(SWEEP)),lang_scaling)
+sweep-langs: install ## langs 2,4,7,11 x mono,cross,hybrid x 3 seeds on me5_small (conf/experiment/lang_scaling.yaml)
+	$(PY) -m hybrid_sweep.run -m +experiment=lang_scaling
 
-sweep-typology: install ## diverse vs similar language sets at 4 and 7 languages (SWEEP=typology)
-	$(PY) -m hybrid_sweep.run -m langs=4,7 group=diverse,similar batching=mono,cross,hybrid sweep_name=$(or $(filter-out demo,$(SWEEP)),typology)
+sweep-typology: install ## diverse vs similar sets at 4 and 7 languages x strategies (conf/experiment/typology.yaml)
+	$(PY) -m hybrid_sweep.run -m +experiment=typology
 
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.aggregate $(OUT)/$(SWEEP)

@@ -98,8 +98,16 @@ def expected_jobs(sweep_dir: Path) -> list[dict[str, str]] | None:
     return [dict(zip(swept, combo)) for combo in itertools.product(*swept.values())]
 
 
+def readable(results: Path) -> bool:
+    try:
+        read_results(results)
+        return True
+    except ValueError:
+        return False
+
+
 def missing_jobs(sweep_dir: Path) -> list[dict[str, str]]:
-    """Grid points with no ``results.json``: crashed, interrupted or never started."""
+    """Grid points without a readable ``results.json``: crashed, interrupted or never started."""
     import yaml
 
     grid = expected_jobs(sweep_dir)
@@ -108,7 +116,7 @@ def missing_jobs(sweep_dir: Path) -> list[dict[str, str]]:
     done = []
     for results in sweep_dir.rglob("results.json"):
         overrides = results.parent / ".hydra" / "overrides.yaml"
-        if overrides.exists():
+        if overrides.exists() and readable(results):
             done.append(dict(o.split("=", 1) for o in yaml.safe_load(overrides.read_text()) if "=" in o))
     return [job for job in grid if not any(all(d.get(k) == v for k, v in job.items()) for d in done)]
 

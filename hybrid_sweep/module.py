@@ -79,10 +79,6 @@ class BiEncoderModule(pl.LightningModule):
         if "torch_rng_state" in checkpoint:
             torch.set_rng_state(checkpoint["torch_rng_state"])
 
-    def on_train_start(self):
-        # from_pretrained() and evaluation leave the encoder in eval mode; train with its dropout on
-        self.model.train()
-
     def on_train_batch_start(self, batch, batch_idx):
         self._step_start = time.perf_counter()
 

@@ -119,6 +119,7 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
                                    save_last=True, save_top_k=0), StepLog(t.log_every_n_steps, log)],
         enable_model_summary=False, enable_progress_bar=False, num_sanity_val_steps=0, use_distributed_sampler=False,
         default_root_dir=str(output_dir), deterministic="warn")
+    model.train()  # from_pretrained() and evaluation leave the encoder in eval mode: train with dropout on
     last = ckpt_dir / "last.ckpt"
     if last.exists():
         log.info("resuming from %s", last)

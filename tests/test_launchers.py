@@ -52,3 +52,11 @@ def test_submitit_local_executor_runs_a_tiny_job(tmp_path, cache_dir):
     assert len(results) == 1
     assert json.loads(results[0].read_text())["run"]["langs"] == 2
     assert list((tmp_path / "submitit" / ".submitit").glob("*/*_log.out"))
+
+
+@pytest.mark.parametrize("name, swept", [("lang_scaling", {"langs", "batching", "seed"}),
+                                         ("typology", {"langs", "group", "batching"}), ("alpha", {"batching.alpha"})])
+def test_experiment_presets_name_their_grid(name, swept):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"+experiment={name}"], return_hydra_config=True)
+    assert cfg.sweep_name == name and set(cfg.hydra.sweeper.params) == swept

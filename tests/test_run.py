@@ -129,3 +129,40 @@ def test_report_rebuilds_from_committed_runs(sweep, tmp_path):
     assert [dict(kv.split("=", 1) for kv in p.parent.name.split(","))["langs"] for p in copied] == ["2", "3"]
     rebuilt = write_report("e2e", tmp_path / "no-outputs", tmp_path)  # a fresh clone has no outputs/
     assert rebuilt.read_text() == report.read_text()
+
+
+def test_aggregation_lists_broken_and_old_schema_files_and_keeps_the_rest(sweep, tmp_path, capsys):
+    import shutil
+
+    from hybrid_sweep.aggregate import collect
+
+    sweep_dir, _, _ = sweep
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep_dir, copy)
+    jobs = sorted(copy.rglob("results.json"))
+    jobs[0].write_text('{"schema": 1, "rows": [')  # a crash mid-write of an old, non-atomic writer
+    old = json.loads(jobs[1].read_text())
+    (jobs[1].parent.parent / "old_job").mkdir()
+    (jobs[1].parent.parent / "old_job" / "results.json").write_text(json.dumps({**old, "schema": 0}))
+    df, broken = collect([copy])
+    assert {p.parent.name for p, _ in broken} == {jobs[0].parent.name, "old_job"}
+    assert any("schema 0" in why for _, why in broken)
+    assert df["job"].nunique() == 1
+    aggregate([copy])
+    err = capsys.readouterr().err
+    assert "skipped broken results file" in err and "missing job" in err and "langs=2" in err
+
+
+def test_paired_comparison_of_two_jobs(sweep):
+    from hybrid_sweep.compare import compare_jobs
+
+    sweep_dir, _, _ = sweep
+    jobs = sorted(p.parent for p in sweep_dir.rglob("per_query.parquet"))
+    same = compare_jobs(jobs[0], jobs[0])
+    assert same.diff == 0 and same.p_value == 1.0
+    trained_vs_zero = compare_jobs(jobs[1], jobs[1], setting="mono", stage_b="zero_shot")
+    rows = json.loads((jobs[1] / "results.json").read_text())["rows"]
+    headline = {r["stage"]: r["value"] for r in rows
+                if r["setting"] == "mono" and r["query_lang"] == "all" and r["metric"] == "map"}
+    assert trained_vs_zero.diff == pytest.approx(headline["trained"] - headline["zero_shot"], abs=1e-9)
+    assert trained_vs_zero.low <= trained_vs_zero.diff <= trained_vs_zero.high

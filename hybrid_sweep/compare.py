@@ -1,0 +1,38 @@
+"""Paired comparison of two finished jobs on the same evaluation queries, from their per-query files.
+
+``python -m hybrid_sweep.compare JOB_A JOB_B [--setting multi] [--metric map] [--stage trained]`` prints
+``A - B`` (macro over languages / pairs, as the headline numbers), its paired-bootstrap 95% CI and a
+sign-flip randomisation p-value; units are parallel question ids.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
+from hybrid_sweep.evaluation.uncertainty import PairedTest
+
+
+def compare_jobs(job_a: Path, job_b: Path, setting: str = "multi", metric: str = "map",
+                 stage_a: str = "trained", stage_b: str = "trained") -> PairedTest:
+    tables = [query_matrix(read_per_query(Path(job) / PER_QUERY_FILE), setting, metric, stage=stage)
+              for job, stage in ((job_a, stage_a), (job_b, stage_b))]
+    return paired_test(*aligned_matrices(*tables))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("job_a", type=Path)
+    parser.add_argument("job_b", type=Path)
+    parser.add_argument("--setting", default="multi", choices=["mono", "cross", "multi"])
+    parser.add_argument("--metric", default="map")
+    parser.add_argument("--stage-a", default="trained", choices=["trained", "zero_shot"])
+    parser.add_argument("--stage-b", default="trained", choices=["trained", "zero_shot"])
+    args = parser.parse_args(argv)
+    t = compare_jobs(args.job_a, args.job_b, args.setting, args.metric, args.stage_a, args.stage_b)
+    print(f"{args.setting} {args.metric}: A - B = {t.diff:+.4f}  95% CI [{t.low:+.4f}, {t.high:+.4f}]  "
+          f"p = {t.p_value:.4f}  ({t.n_units} question ids)")
+
+
+if __name__ == "__main__":
+    main()
