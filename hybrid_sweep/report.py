@@ -15,11 +15,11 @@ import pandas as pd
 from hybrid_sweep.aggregate import aggregate, collect, missing_jobs
 from hybrid_sweep.paths import PROJECT_ROOT
 
-KEPT_FILES = ("results.json", "config.yaml")
+KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet")
 
 
 def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
-    """Copy the kept files of every finished job; returns how many jobs were copied."""
+    """Copy the kept files (and evaluation plots) of every finished job; returns how many were copied."""
     copied = 0
     for results in sorted(sweep_dir.rglob("results.json")):
         target = runs_dir / results.parent.relative_to(sweep_dir)
@@ -27,6 +27,9 @@ def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
         for name in KEPT_FILES:
             if (results.parent / name).exists():
                 shutil.copy2(results.parent / name, target / name)
+        for png in (results.parent / "plots").glob("*.png"):
+            (target / "plots").mkdir(exist_ok=True)
+            shutil.copy2(png, target / "plots" / png.name)
         copied += 1
     return copied
 
@@ -37,9 +40,27 @@ def markdown_table(table: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     for key, row in table.iterrows():
         keys = key if isinstance(key, tuple) else (key,)
-        cells = [f"{v:.3f}" if isinstance(v, float) and not v.is_integer() else str(v) for v in row.tolist()]
+        cells = [(str(int(v)) if v.is_integer() else f"{v:.3f}") if isinstance(v, float) else str(v)
+                 for v in row.tolist()]
         lines.append("| " + " | ".join([*map(str, keys), *cells]) + " |")
     return "\n".join(lines)
+
+
+def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
+    """Hybrid against every other strategy at the same language count and seed (per-query files)."""
+    from hybrid_sweep.compare import compare_jobs
+
+    jobs = df.drop_duplicates("job").set_index("job")
+    lines = []
+    for job, run in jobs[jobs.batching == "hybrid"].iterrows():
+        rivals = jobs[(jobs.batching != "hybrid") & (jobs.langs == run.langs) & (jobs.seed == run.seed)]
+        for rival, other in rivals.iterrows():
+            cells = []
+            for setting in ("mono", "cross", "multi"):
+                t = compare_jobs(runs_dir / job, runs_dir / rival, setting)
+                cells.append(f"{t.diff:+.3f} [{t.low:+.3f}, {t.high:+.3f}] p={t.p_value:.3g}")
+            lines.append(f"| {run.langs} | {run.seed} | hybrid − {other.batching} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
@@ -62,10 +83,14 @@ def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
         "## Jobs", "", markdown_table(df.drop_duplicates("job").set_index("job")[
             ["langs", "train_langs", "batching", "group", "seed", "train_seconds"]].sort_index()), "",
     ]
+    paired = paired_rows(runs_dir, df)
+    if paired:
+        lines += ["## Paired comparisons (same questions; difference in mAP, 95% CI, sign-flip p)", "",
+                  "| langs | seed | runs | mono | cross | multi |", "|---|---|---|---|---|---|", *paired, ""]
     if missing:
         lines += ["## Missing jobs", ""] + [f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing] + [""]
     lines += ["Files: `aggregate.csv` (every result row), `summary.csv` (mean, std, n, 95% CI per configuration),",
-              "`runs/<job>/` (each job's results.json and resolved config).", ""]
+              "`runs/<job>/` (each job's results.json, per_query.parquet, resolved config and evaluation plots).", ""]
     path = out_dir / "report.md"
     path.write_text("\n".join(lines))
     return path

@@ -26,7 +26,7 @@ def write_results(path: Path, rows_by_stage: dict[str, list[ResultRow]], run: di
     rows = [{"schema": SCHEMA_VERSION, "stage": stage, **asdict(r), **run}
             for stage, stage_rows in rows_by_stage.items() for r in stage_rows]
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "run": run, "rows": rows}, indent=1))
+    tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "run": run, "rows": rows}, separators=(",", ":")))
     os.replace(tmp, path)
 
 
