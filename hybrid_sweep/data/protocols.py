@@ -89,32 +89,30 @@ def xquad_split(data_root: Path, split_seed: int = 0, eval_articles: int = 16, *
     )
 
 
+# (folder, languages, description) of each LAReQA set, for the protocols that train on one and test on another
+XQUAD_R = ("xquad-r", XQUAD_LANGS, "xquad-r")
+MLQA_R_DEV = ("mlqa-r-dev-lareqa", MLQA_LANGS, "mlqa-r dev split (LAReQA)")
+
+
+def across_datasets(name: str, data_root: Path, train: tuple, evaluation: tuple) -> ProtocolData:
+    """Train on every question of one LAReQA set, evaluate on the whole of another."""
+    train_files = read_languages(data_root / train[0], train[1])
+    eval_files = read_languages(data_root / evaluation[0], evaluation[1])
+    return ProtocolData(name=name, train_items=qa_items(train_files), train_languages=train[1],
+                        eval_set=build_retrieval_set(evaluation[2], eval_files),
+                        info={"protocol": name, "train_data": train[2], "eval_data": evaluation[2]})
+
+
 @protocol("mlqa_to_xquad")
 def mlqa_to_xquad(data_root: Path, **_) -> ProtocolData:
     """Train on MLQA-R dev (7 languages), evaluate zero-shot on the full XQuAD-R (11 languages)."""
-    train_files = read_languages(data_root / "mlqa-r-dev-lareqa", MLQA_LANGS)
-    eval_files = read_languages(data_root / "xquad-r", XQUAD_LANGS)
-    return ProtocolData(
-        name="mlqa_to_xquad",
-        train_items=qa_items(train_files),
-        train_languages=MLQA_LANGS,
-        eval_set=build_retrieval_set("xquad-r", eval_files),
-        info={"protocol": "mlqa_to_xquad", "train_data": "mlqa-r dev split (LAReQA)", "eval_data": "xquad-r"},
-    )
+    return across_datasets("mlqa_to_xquad", data_root, MLQA_R_DEV, XQUAD_R)
 
 
 @protocol("xquad_to_mlqa")
 def xquad_to_mlqa(data_root: Path, **_) -> ProtocolData:
     """Train on all of XQuAD-R (11 languages), evaluate on MLQA-R dev (7 languages, 2-4 relevant per id)."""
-    train_files = read_languages(data_root / "xquad-r", XQUAD_LANGS)
-    eval_files = read_languages(data_root / "mlqa-r-dev-lareqa", MLQA_LANGS)
-    return ProtocolData(
-        name="xquad_to_mlqa",
-        train_items=qa_items(train_files),
-        train_languages=XQUAD_LANGS,
-        eval_set=build_retrieval_set("mlqa-r dev", eval_files),
-        info={"protocol": "xquad_to_mlqa", "train_data": "xquad-r", "eval_data": "mlqa-r dev split (LAReQA)"},
-    )
+    return across_datasets("xquad_to_mlqa", data_root, XQUAD_R, MLQA_R_DEV)
 
 
 @protocol("hub_pairs")
