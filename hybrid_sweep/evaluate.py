@@ -16,7 +16,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from hybrid_sweep import paths
-from hybrid_sweep.evaluation import encode, evaluate, write_evaluation, write_results
+from hybrid_sweep.evaluation import encode, evaluate, headline, write_evaluation, write_results
 
 log = logging.getLogger("hybrid_sweep")
 # the shared config puts runs into training job folders; a results.json there would make run.py skip the job
@@ -52,8 +52,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     pngs = write_evaluation(output_dir, rset, {"zero_shot": ev}, seen_langs=list(seen),
                             trec_depth=cfg.eval.trec_depth)
     write_results(output_dir / "results.json", {"zero_shot": list(ev.rows)}, keys)  # last: marks the job done
-    summary = {f"{r.setting}_{r.metric}": r.value for r in ev.rows
-               if r.query_lang == "all" and r.metric in ("map", "lang_bias")}
+    summary = headline(ev.rows)
     log.info("evaluated %s on %s (%d questions, %d candidates) in %.0fs encode + %.1fs scoring: %s; files in %s",
              cfg.model.label, rset.name, len(rset.questions), len(rset.candidates), encoded - started,
              scored - encoded, " ".join(f"{k}={v:.4f}" for k, v in summary.items()), output_dir)

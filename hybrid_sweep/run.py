@@ -24,7 +24,8 @@ from hybrid_sweep import paths
 from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
 from hybrid_sweep.data.protocols import ProtocolData, load_protocol, restrict_items
 from hybrid_sweep.data.tatoeba import load_bitext
-from hybrid_sweep.evaluation import ResultRow, encode, evaluate, read_results, write_evaluation, write_results
+from hybrid_sweep.evaluation import (encode, evaluate, headline, read_results, stage_rows, write_evaluation,
+                                     write_results)
 from hybrid_sweep.languages import choose_train_languages
 
 log = logging.getLogger("hybrid_sweep")
@@ -94,11 +95,6 @@ def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str):
     return evaluate(rset, *encode(model, rset, cfg.eval.batch_size, cache))
 
 
-def headline(rows: list[ResultRow]) -> dict[str, float]:
-    return {f"{r.setting}_{r.metric}": r.value for r in rows
-            if r.query_lang == "all" and r.metric in ("map", "lang_bias")}
-
-
 def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> None:
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
@@ -143,8 +139,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     if results_path.exists():
         rows = read_results(results_path)
         log.info("skip: %s already finished", output_dir)
-        return {**rows[0], **{f"{r['setting']}_{r['metric']}": r["value"] for r in rows if r["stage"] == "trained"
-                              and r["query_lang"] == "all" and r["metric"] in ("map", "lang_bias")}}
+        return {**rows[0], **headline(stage_rows(rows, "trained"))}
 
     plan_ = plan(cfg)
     output_dir.mkdir(parents=True, exist_ok=True)

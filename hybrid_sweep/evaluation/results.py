@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -19,6 +20,21 @@ class ResultRow:
     n_queries: int  # queries behind a per-language row; languages or pairs behind a macro ("all") row
     ci_low: float | None = None  # bootstrap 95% interval over parallel question ids, on macro rows
     ci_high: float | None = None
+
+
+HEADLINE_METRICS = ("map", "lang_bias")
+
+
+def headline(rows: Iterable[ResultRow]) -> dict[str, float]:
+    """What a job reports in one line: ``<setting>_<metric>`` of the macro rows for mAP and language bias."""
+    return {f"{r.setting}_{r.metric}": r.value for r in rows
+            if r.query_lang == "all" and r.metric in HEADLINE_METRICS}
+
+
+def stage_rows(rows: Iterable[dict], stage: str) -> list[ResultRow]:
+    """The ``ResultRow``s of one stage from rows read back by :func:`read_results`."""
+    names = [f.name for f in fields(ResultRow)]
+    return [ResultRow(**{n: r.get(n) for n in names}) for r in rows if r["stage"] == stage]
 
 
 def write_results(path: Path, rows_by_stage: dict[str, list[ResultRow]], run: dict) -> None:
