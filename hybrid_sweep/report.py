@@ -15,7 +15,7 @@ import pandas as pd
 from hybrid_sweep.aggregate import aggregate, collect, missing_jobs
 from hybrid_sweep.paths import PROJECT_ROOT
 
-KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet")
+KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet", "pairs_seen.csv")
 
 
 def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:

@@ -21,7 +21,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from hybrid_sweep import paths
-from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
+from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy, pairs_seen
 from hybrid_sweep.data.protocols import ProtocolData, load_protocol, restrict_items
 from hybrid_sweep.data.tatoeba import load_bitext
 from hybrid_sweep.evaluation import (encode, evaluate, headline, read_results, stage_rows, write_evaluation,
@@ -30,6 +30,7 @@ from hybrid_sweep.languages import choose_train_languages
 
 log = logging.getLogger("hybrid_sweep")
 RESULTS_FILE = "results.json"
+PAIRS_SEEN_FILE = "pairs_seen.csv"  # training pairs per (query_lang, passage_lang)
 
 
 def quiet_libraries() -> None:
@@ -146,6 +147,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     keys = run_keys(cfg, plan_, job=output_dir.name)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    pairs_seen(plan_.make_sampler, world_size(cfg.trainer), cfg.trainer.max_steps).to_csv(
+        output_dir / PAIRS_SEEN_FILE, index=False)
     log.info("job %s: train_langs=%s batching=%s, %d training ids, %d steps x %d pairs", keys["job"],
              keys["train_langs"], keys["batching"], len(plan_.space.items), cfg.trainer.max_steps,
              cfg.batching.batch_size)

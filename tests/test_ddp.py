@@ -4,6 +4,9 @@ slice of one global batch, so a mono step is one language across ranks."""
 from __future__ import annotations
 
 import functools
+import socket
+import time
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -19,6 +22,7 @@ from hybrid_sweep.module import BiEncoderModule, PairDataModule, cached_backward
 
 WORLD, LOCAL, TEMPERATURE = 2, 4, 0.05
 TOL = dict(rtol=1e-5, atol=1e-6)
+DEADLINE_S = 120  # the workers take ~5 s; past this a collective is stuck, and the test fails instead of hanging
 
 
 class ToyEncoder(nn.Module):
@@ -59,8 +63,16 @@ def reference() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return loss.detach(), {n: t.grad for n, t in model.named_parameters()}
 
 
-def worker(rank: int, init_file: str) -> None:
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker(rank: int, port: int) -> None:
+    # a TCP store on loopback and gloo bound to lo: no shared file, no interface guessing from the hostname
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD,
+                            timeout=timedelta(seconds=DEADLINE_S // 2))
     try:
         torch.set_num_threads(1)
         expected_loss, expected_grads = reference()
@@ -92,9 +104,15 @@ def worker(rank: int, init_file: str) -> None:
         dist.destroy_process_group()
 
 
-@pytest.mark.slow  # spawns 2 gloo processes; hung once in 4 runs on the 2-core machine: kept out of CI until fixed
-def test_cross_device_loss_and_gradients_equal_the_global_batch(tmp_path):
-    mp.spawn(worker, args=(str(tmp_path / "init"),), nprocs=WORLD, join=True)
+def test_cross_device_loss_and_gradients_equal_the_global_batch(monkeypatch):
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")
+    workers = mp.spawn(worker, args=(free_port(),), nprocs=WORLD, join=False)
+    deadline = time.monotonic() + DEADLINE_S
+    while not workers.join(timeout=5):  # raises with the worker's traceback if one fails
+        if time.monotonic() > deadline:
+            for process in workers.processes:
+                process.kill()
+            pytest.fail(f"the {WORLD} gloo workers did not finish in {DEADLINE_S} s")
 
 
 def lightning_weights(cache_dir, space, world: int, grad_cache_chunk: int | None) -> dict[str, torch.Tensor]:

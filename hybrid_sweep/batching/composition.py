@@ -46,6 +46,13 @@ def sample_composition(sampler: BatchStrategy, n_batches: int | None = None) -> 
     return composition(sampler.space, islice(epochs(), n_batches if n_batches is not None else len(sampler)))
 
 
+def pairs_seen(make_sampler, world_size: int, steps: int) -> pd.DataFrame:
+    """Training pairs per (query_lang, passage_lang) over a job's ``steps`` global steps on every rank: the record
+    that a fixed budget spreads the same pairs over more languages rather than adding data."""
+    tables = [sample_composition(make_sampler(rank=rank, world_size=world_size), steps) for rank in range(world_size)]
+    return (pd.concat(tables).groupby(["query_lang", "passage_lang"]).size().rename("pairs").reset_index())
+
+
 def summarize(table: pd.DataFrame) -> dict[str, float]:
     """Headline numbers: mono share of pairs and of batches, languages per batch, bitext share."""
     per_batch = table.groupby("batch")
