@@ -7,7 +7,7 @@ OUT    ?= outputs
 # torch first, pinned to the local CPU wheel; otherwise a dependency would pull a multi-GB CUDA build
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install demo test test-slow sweep-langs sweep-typology aggregate report bench clean
+.PHONY: help install demo test test-slow sweep-langs sweep-typology sweep-alpha sweep-mlqa aggregate report bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -38,11 +38,21 @@ sweep-langs: install ## langs 2,4,7,11 x mono,cross,hybrid x 3 seeds on me5_smal
 sweep-typology: install ## diverse vs similar sets at 4 and 7 languages x strategies (conf/experiment/typology.yaml)
 	$(PY) -m hybrid_sweep.run -m +experiment=typology
 
+sweep-alpha: install ## hybrid alpha 0,0.3,0.7,1 at 7 languages, seed 1 (conf/experiment/alpha.yaml)
+	$(PY) -m hybrid_sweep.run -m +experiment=alpha
+
+sweep-mlqa: install ## train on MLQA-R dev, evaluate on full XQuAD-R: langs 2,4,7 x strategies (~15 min a job on CPU)
+	$(PY) -m hybrid_sweep.run -m +experiment=mlqa_check
+
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.aggregate $(OUT)/$(SWEEP)
 
-report: install ## copy a sweep's results into experiments/SWEEP/ and (re)write its report.md
+report: install ## rebuild experiments/lang_scaling/report.md from committed results (SWEEP=name: that sweep's report.md)
+ifeq ($(origin SWEEP),file)
+	$(PY) -m hybrid_sweep.study --outputs $(OUT)
+else
 	$(PY) -m hybrid_sweep.report $(SWEEP) --outputs $(OUT)
+endif
 
 bench: install ## benchmarks -> experiments/benchmarks/*.json (training side by side with sentence-transformers: ~15 min)
 	$(PY) -m pip install -q -e '.[bench]'

@@ -15,7 +15,7 @@ import pandas as pd
 from hybrid_sweep.aggregate import aggregate, collect, missing_jobs
 from hybrid_sweep.paths import PROJECT_ROOT
 
-KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet", "pairs_seen.csv")
+KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet", "pairs_seen.csv", "run.log")
 
 
 def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
@@ -63,16 +63,23 @@ def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
     return lines
 
 
+def load_sweep(sweep: str, outputs: Path, experiments: Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    """Sync a sweep's finished jobs into ``experiments/<sweep>/runs``, then read back what is committed there,
+    with the grid points still missing in ``outputs/<sweep>`` (none known on a fresh clone)."""
+    runs_dir = experiments / sweep / "runs"
+    if (outputs / sweep).exists():
+        sync_runs(outputs / sweep, runs_dir)
+    df = collect([runs_dir])[0] if runs_dir.exists() else pd.DataFrame()
+    return df, missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
+
+
 def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
     out_dir = experiments / sweep
     runs_dir = out_dir / "runs"
-    if (outputs / sweep).exists():
-        sync_runs(outputs / sweep, runs_dir)
-    if not runs_dir.exists():
-        raise FileNotFoundError(f"no results for sweep {sweep!r}: neither {outputs / sweep} nor {runs_dir} exists")
+    df, missing = load_sweep(sweep, outputs, experiments)
+    if df.empty:
+        raise FileNotFoundError(f"no results for sweep {sweep!r}: neither {outputs / sweep} nor {runs_dir} has any")
     table = aggregate([runs_dir], out_dir)
-    df, _ = collect([runs_dir])
-    missing = missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
     first = df.iloc[0]
     lines = [
         f"# Sweep `{sweep}`", "",

@@ -1,0 +1,93 @@
+"""The research report on a real (tiny-model) lang_scaling grid: 2 language counts x mono/hybrid x 2 seeds."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from hybrid_sweep.paths import PROJECT_ROOT
+from hybrid_sweep.study import write_study
+
+TINY = ["model=tiny", "trainer.max_steps=2", "trainer.warmup_steps=1", "batching.batch_size=4",
+        "data.eval_articles=2", "eval.batch_size=128", "logger=none"]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory, cache_dir):
+    outputs, experiments = tmp_path_factory.mktemp("outputs"), tmp_path_factory.mktemp("experiments")
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "seed=1,2", "langs=2,3", "batching=mono,hybrid",
+           "sweep_name=lang_scaling", *TINY]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return outputs, experiments, write_study(outputs, experiments)
+
+
+def headline_map(experiments, batching: str, langs: int, setting: str) -> float:
+    """Mean over seeds of the jobs' own headline mAP, read from their results files."""
+    values = []
+    for path in (experiments / "lang_scaling" / "runs").rglob("results.json"):
+        doc = json.loads(path.read_text())
+        if doc["run"]["batching"] == batching and doc["run"]["langs"] == langs:
+            values += [r["value"] for r in doc["rows"] if r["stage"] == "trained" and r["setting"] == setting
+                       and r["query_lang"] == "all" and r["doc_lang"] == "all" and r["metric"] == "map"]
+    assert len(values) == 2  # two seeds
+    return sum(values) / 2
+
+
+def test_report_has_every_section_and_rebuilds_from_committed_runs(study, tmp_path):
+    outputs, experiments, report = study
+    text = report.read_text()
+    for heading in ("## Setup", "## Deviations from the paper", "## Headline", "## Hybrid vs mono and cross",
+                    "## More languages at the same budget", "## Seen vs unseen languages",
+                    "## Typological distance", "## Pairs seen per job"):
+        assert heading in text
+    assert "| zero-shot |" in text and " ± " in text
+    for png in ("scaling.png", "seen_unseen.png", "pair_heatmaps.png", "gain_distance_scatter.png"):
+        assert (experiments / "lang_scaling" / png).stat().st_size > 0
+    # a fresh clone has no outputs/: the same report from the committed runs/
+    rebuilt = write_study(tmp_path / "no-outputs", experiments)
+    assert rebuilt.read_text() == text
+
+
+def test_paired_seed_pooled_differences_equal_the_headline_differences(study):
+    _, experiments, _ = study
+    paired = pd.read_csv(experiments / "lang_scaling" / "paired_strategies.csv")
+    assert set(paired.langs) == {2, 3} and set(paired.comparison) == {"hybrid − mono"}
+    for row in paired.itertuples():
+        expected = (headline_map(experiments, "hybrid", row.langs, row.setting)
+                    - headline_map(experiments, "mono", row.langs, row.setting))
+        assert row.diff == pytest.approx(expected, abs=1e-9)
+        assert row.ci_low <= row.diff <= row.ci_high and 0 < row.p <= 1
+        assert len(row.per_seed.split()) == 2
+    counts = pd.read_csv(experiments / "lang_scaling" / "paired_language_counts.csv")
+    assert set(counts.comparison) == {"3 − 2 languages"} and set(counts.batching) == {"mono", "hybrid"}
+
+
+def test_seen_and_unseen_gains_split_the_languages_by_the_training_set(study):
+    _, experiments, _ = study
+    rows = pd.read_csv(experiments / "lang_scaling" / "aggregate.csv")
+    seen = pd.read_csv(experiments / "lang_scaling" / "seen_unseen.csv")
+    # by hand, for mono batches at 2 languages (en, zh): mono mAP gain on unseen query languages
+    mono = rows[(rows.batching == "mono") & (rows.langs == 2) & (rows.setting == "mono") & (rows.metric == "map")
+                & (rows.query_lang != "all")]
+    value = mono.pivot_table(index=["seed", "query_lang"], columns="stage", values="value")
+    value = value[~value.index.get_level_values("query_lang").isin(["en", "zh"])]
+    expected = (value.trained - value.zero_shot).groupby("seed").mean().mean()
+    got = seen[(seen.batching == "mono") & (seen.langs == 2) & (seen.setting == "mono") & (seen.status == "unseen")]
+    assert got.gain.item() == pytest.approx(expected, abs=1e-12)
+    assert set(seen[seen.setting == "cross"].status) == {"both", "one", "neither"}
+
+
+def test_every_job_trains_the_same_number_of_pairs(study):
+    _, experiments, _ = study
+    for path in (experiments / "lang_scaling" / "runs").rglob("pairs_seen.csv"):
+        seen = pd.read_csv(path)
+        assert seen.pairs.sum() == 8  # 2 steps x 4 pairs, whatever the language count
+        config = (path.parent / "config.yaml").read_text()
+        if "name: mono" in config:
+            assert (seen.query_lang == seen.passage_lang).all()
