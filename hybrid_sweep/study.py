@@ -182,6 +182,11 @@ def seed_mean_matrix(runs_dir: Path, jobs: Sequence[str], setting: str) -> pd.Da
                         index=first.index, columns=first.columns)
 
 
+def robust(low: float, high: float, diff: float, per_seed: Sequence[float]) -> bool:
+    """A difference we call real: its CI over questions excludes 0 and every seed (at least 2) agrees in sign."""
+    return bool((low > 0 or high < 0) and len(per_seed) >= 2 and all(np.sign(d) == np.sign(diff) for d in per_seed))
+
+
 def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label: str, **keys) -> list[dict]:
     """``a − b`` per setting for two configurations (run-key filters), seeds averaged per arm."""
     def select(filters: dict) -> pd.DataFrame:
@@ -205,7 +210,8 @@ def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label:
         out.append({**keys, "comparison": label, "setting": setting, "diff": t.diff, "ci_low": t.low,
                     "ci_high": t.high, "p": t.p_value, "question_ids": t.n_units,
                     "seeds": f"{len(arm_a)} vs {len(arm_b)}",
-                    "per_seed": " ".join(f"{d:+.3f}" for d in per_seed)})
+                    "per_seed": " ".join(f"{d:+.3f}" for d in per_seed),
+                    "robust": robust(t.low, t.high, t.diff, per_seed)})
     return out
 
 
@@ -233,7 +239,8 @@ def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
     """One line per comparison: each setting as ``diff [low, high] p``, with the per-seed differences."""
     if table.empty:
         return "(no finished pairs of jobs)"
-    cells = table.assign(cell=[f"{r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}"
+    cells = table.assign(cell=[f"{'**' if r.robust else ''}{r.diff:+.3f}{'**' if r.robust else ''} "
+                               f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}"
                                + (f"<br>seeds: {r.per_seed}" if r.per_seed.count(" ") else "")
                                for r in table.itertuples()])
     wide = cells.pivot_table(index=[*keys, "comparison"], columns="setting", values="cell", aggfunc="first",
@@ -392,7 +399,9 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              "![mAP vs number of training languages, 95% CI over seeds](scaling.png)", "",
              "## Hybrid vs mono and cross at each language count (paired, seeds averaged per arm)", "",
              "Difference in mAP, 95% paired-bootstrap CI over question ids, sign-flip p; below it the same "
-             "difference per seed. `paired_strategies.csv` has every figure.", "",
+             "difference per seed. **Bold**: the CI excludes 0 *and* every seed agrees in sign — the bar for "
+             "calling a difference real here, since the CI covers question sampling but not training noise. "
+             "`paired_strategies.csv` has every figure.", "",
              paired_markdown(strategy, ["langs"]), "",
              "## More languages at the same budget (paired, seeds averaged per arm)", "",
              paired_markdown(counts, ["batching"]), "",

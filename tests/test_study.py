@@ -91,3 +91,13 @@ def test_every_job_trains_the_same_number_of_pairs(study):
         config = (path.parent / "config.yaml").read_text()
         if "name: mono" in config:
             assert (seen.query_lang == seen.passage_lang).all()
+
+
+def test_a_difference_is_called_robust_only_when_questions_and_seeds_agree():
+    from hybrid_sweep.study import robust
+
+    assert robust(0.01, 0.03, 0.02, [0.01, 0.03])
+    assert robust(-0.03, -0.01, -0.02, [-0.01, -0.02, -0.03])
+    assert not robust(-0.01, 0.03, 0.01, [0.01, 0.02])  # the CI over questions includes 0
+    assert not robust(0.01, 0.03, 0.02, [0.03, -0.01])  # the seeds disagree
+    assert not robust(0.01, 0.03, 0.02, [0.02])  # one seed says nothing about training noise
