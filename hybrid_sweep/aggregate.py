@@ -138,7 +138,8 @@ def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
         groups = part.groupby(line_keys) if line_keys else [((), part)]
         for key, g in groups:
             g = g.sort_values("langs")
-            label = ", ".join(map(str, key if isinstance(key, tuple) else (key,))) or "trained"
+            parts = key if isinstance(key, tuple) else (key,)
+            label = ", ".join(str(k) for k in parts if str(k) != "-") or "trained"  # "-": mono has no alpha
             ax.plot(g["langs"], g["mean"], marker="o", label=label)
             if (g["n"] > 1).any():
                 ax.fill_between(g["langs"], g["ci_low"], g["ci_high"], alpha=0.2)
