@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from hybrid_sweep.aggregate import aggregate
 from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
@@ -166,3 +167,19 @@ def test_paired_comparison_of_two_jobs(sweep):
                 if r["setting"] == "mono" and r["query_lang"] == "all" and r["metric"] == "map"}
     assert trained_vs_zero.diff == pytest.approx(headline["trained"] - headline["zero_shot"], abs=1e-9)
     assert trained_vs_zero.low <= trained_vs_zero.diff <= trained_vs_zero.high
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")))
+def test_every_experiment_preset_composes_with_its_swept_values(preset):
+    """What ``-m +experiment=<preset>`` launches: the first and the last value of every swept key compose."""
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        params = compose("config", overrides=[f"+experiment={preset}"], return_hydra_config=True).hydra.sweeper.params
+        assert params, f"{preset} sweeps nothing"
+        for pick in (0, -1):
+            job = [f"{key}={str(values).split(',')[pick]}" for key, values in params.items()]
+            cfg = compose("config", overrides=[f"+experiment={preset}", *job])
+            assert cfg.sweep_name == preset
+            for override in job:
+                key, value = override.split("=", 1)
+                actual = OmegaConf.select(cfg, key)
+                assert (actual.name if key == "batching" else str(actual)) == value
