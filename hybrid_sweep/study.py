@@ -23,6 +23,7 @@ from scipy import stats
 
 from hybrid_sweep.aggregate import SETTINGS, aggregate
 from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
+from hybrid_sweep.evaluation.uncertainty import macro_mean
 from hybrid_sweep.paths import PROJECT_ROOT
 from hybrid_sweep.report import load_sweep, markdown_table
 from hybrid_sweep.typology import mean_pairwise_distance
@@ -204,10 +205,10 @@ def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label:
     for setting in SETTINGS:
         t = paired_test(*aligned_matrices(seed_mean_matrix(runs_dir, list(arm_a.index), setting),
                                           seed_mean_matrix(runs_dir, list(arm_b.index), setting)))
-        per_seed = [paired_test(*aligned_matrices(
-            seed_mean_matrix(runs_dir, list(arm_a[arm_a.seed == s].index), setting),
-            seed_mean_matrix(runs_dir, list(arm_b[arm_b.seed == s].index), setting)), n_boot=10, n_perm=10).diff
-            for s in common]
+        per_seed = [float(np.subtract(*(macro_mean(seed_mean_matrix(runs_dir, list(arm[arm.seed == s].index),
+                                                                    setting).to_numpy())[0]
+                                        for arm in (arm_a, arm_b))))
+                    for s in common]
         out.append({**keys, "comparison": label, "setting": setting, "diff": t.diff, "ci_low": t.low,
                     "ci_high": t.high, "p": t.p_value, "question_ids": t.n_units,
                     "seeds": f"{len(arm_a)} vs {len(arm_b)}",
