@@ -12,6 +12,7 @@ sure we are about *these trained models* on *other questions*; the spread over s
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,6 +24,7 @@ from scipy import stats
 
 from hybrid_sweep.aggregate import SETTINGS, aggregate
 from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
+from hybrid_sweep.evaluation.plots import _pyplot
 from hybrid_sweep.evaluation.uncertainty import macro_mean
 from hybrid_sweep.paths import PROJECT_ROOT
 from hybrid_sweep.report import load_sweep, markdown_table
@@ -175,9 +177,15 @@ def job_costs(runs_dir: Path, jobs: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------- paired tests over per-query files
 
+@functools.lru_cache(maxsize=None)
+def cached_per_query(path: Path) -> pd.DataFrame:
+    """Each job's per-query file is read once, though every comparison and setting it enters uses it (read-only)."""
+    return read_per_query(path)
+
+
 def seed_mean_matrix(runs_dir: Path, jobs: Sequence[str], setting: str) -> pd.DataFrame:
     """Per-query mAP (group x qid) of one configuration, averaged over its seeds' jobs."""
-    tables = [query_matrix(read_per_query(runs_dir / job / PER_QUERY_FILE), setting, "map", stage="trained")
+    tables = [query_matrix(cached_per_query(runs_dir / job / PER_QUERY_FILE), setting, "map", stage="trained")
               for job in jobs]
     first = tables[0]
     return pd.DataFrame(np.mean([aligned_matrices(first, t)[1] for t in tables], axis=0),
@@ -251,15 +259,6 @@ def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------- plots
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
 
 def plot_seen_unseen(table: pd.DataFrame, path: Path) -> Path:
     """Gain over zero-shot vs number of training languages: one panel per setting, a colour per strategy,
