@@ -75,33 +75,40 @@ def worker(rank: int, port: int) -> None:
                             timeout=timedelta(seconds=DEADLINE_S // 2))
     try:
         torch.set_num_threads(1)
-        expected_loss, expected_grads = reference()
-        q, p = (shard(side, rank) for side in global_batch())
-
-        def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
-            x = x.detach().clone()
-            dist.all_reduce(x)
-            return x / WORLD
-
-        for cached in (False, True):
-            model = DistributedDataParallel(ToyEncoder())
-            module = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=True)
-            if cached:
-                loss = cached_backward(lambda f: model(**f), q, p, module.loss, chunk_size=3, no_sync=model.no_sync)
-            else:
-                loss = module.loss(model(**q), model(**p))
-                loss.backward()
-            torch.testing.assert_close(mean_over_ranks(loss), expected_loss, **TOL)
-            for name, param in model.module.named_parameters():
-                torch.testing.assert_close(param.grad, expected_grads[name], **TOL, msg=f"{name} cached={cached}")
-
-        # the flag off: each rank's own in-batch loss, no other rank's passages
-        model = ToyEncoder()
-        off = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=False).loss(model(**q), model(**p))
-        torch.testing.assert_close(off, in_batch_infonce(model(**q), model(**p), TEMPERATURE))
-        assert not torch.allclose(mean_over_ranks(off), expected_loss)
+        check_rank(rank)
+        # every DDP wrapper is freed on check_rank's return; a Reducer freed after destroy_process_group
+        # (it was held by a local) hung ~1 run in 10 in its destructor, so the group outlives them all
+        dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def check_rank(rank: int) -> None:
+    expected_loss, expected_grads = reference()
+    q, p = (shard(side, rank) for side in global_batch())
+
+    def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().clone()
+        dist.all_reduce(x)
+        return x / WORLD
+
+    for cached in (False, True):
+        model = DistributedDataParallel(ToyEncoder())
+        module = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=True)
+        if cached:
+            loss = cached_backward(lambda f: model(**f), q, p, module.loss, chunk_size=3, no_sync=model.no_sync)
+        else:
+            loss = module.loss(model(**q), model(**p))
+            loss.backward()
+        torch.testing.assert_close(mean_over_ranks(loss), expected_loss, **TOL)
+        for name, param in model.module.named_parameters():
+            torch.testing.assert_close(param.grad, expected_grads[name], **TOL, msg=f"{name} cached={cached}")
+
+    # the flag off: each rank's own in-batch loss, no other rank's passages
+    model = ToyEncoder()
+    off = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=False).loss(model(**q), model(**p))
+    torch.testing.assert_close(off, in_batch_infonce(model(**q), model(**p), TEMPERATURE))
+    assert not torch.allclose(mean_over_ranks(off), expected_loss)
 
 
 def test_cross_device_loss_and_gradients_equal_the_global_batch(monkeypatch):
