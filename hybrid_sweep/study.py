@@ -101,6 +101,15 @@ def seen_unseen(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def seen_unseen_table(seen: pd.DataFrame) -> pd.DataFrame:
+    """:func:`seen_unseen` wide: one row per (batching, langs), a ``gain ± std`` cell per setting and status."""
+    return (seen.assign(cell=[f"{g:+.3f} ± {s:.3f}" if np.isfinite(s) else f"{g:+.3f}"
+                              for g, s in zip(seen.gain, seen.gain_std)])
+            .assign(group=lambda t: t.setting + ": " + t.status)
+            .pivot_table(index=["batching", "langs"], columns="group", values="cell", aggfunc="first")
+            .fillna("—"))
+
+
 def pair_gains(df: pd.DataFrame) -> pd.DataFrame:
     """Cross-lingual mAP per ordered pair and its gain over zero-shot, mean over seeds, with URIEL distance."""
     trained = pair_distances(df, stage="trained")
@@ -354,6 +363,37 @@ def fmt(table: pd.DataFrame) -> str:
     return markdown_table(table) if not table.empty else "(no finished jobs)"
 
 
+def evaluated_questions(df: pd.DataFrame) -> int:
+    """Questions one job evaluates (its multilingual setting's query groups), the same for every job of a sweep."""
+    first = df.job.iloc[0]
+    return int(df[(df.job == first) & (df.stage == "trained") & (df.setting == "multi")
+                  & (df.query_lang != "all") & (df.metric == "map")].n_queries.sum())
+
+
+def mlqa_section(df: pd.DataFrame, out: Path) -> list[str]:
+    """The dataset-level check: headline cells, hybrid vs each baseline (paired over question ids) and seen vs
+    unseen languages (XQuAD-R has four languages MLQA-R lacks); its CSVs go to ``out``."""
+    jobs = jobs_table(df)
+    strategy = strategy_comparisons(out / "runs", jobs)
+    seen = seen_unseen(df)
+    strategy.to_csv(out / "paired_strategies.csv", index=False)
+    seen.to_csv(out / "seen_unseen.csv", index=False)
+    costs = job_costs(out / "runs", jobs)
+    first = df.iloc[0]
+    questions = evaluated_questions(df)
+    seeds = sorted(jobs.seed.unique())
+    return [f"{len(jobs)} finished jobs (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}): "
+            f"{int(first.steps)} steps x {int(first.batch_size)} pairs of MLQA-R dev, then all 11 XQuAD-R "
+            f"languages ({questions:,} questions against the pooled candidates). "
+            + (f"{costs.mean() / 60:.1f} min wall per job on this 2-core CPU." if len(costs) else ""), "",
+            fmt(headline_cells(df)), "",
+            "Hybrid vs mono and cross, paired over question ids"
+            + (" (one seed, so no difference can be called robust):" if len(seeds) == 1 else ":"), "",
+            paired_markdown(strategy, ["langs"]), "",
+            "Gain over zero-shot, languages seen vs unseen in training (el, ru, th, tr are in no MLQA-R "
+            "training set):", "", fmt(seen_unseen_table(seen)), ""]
+
+
 def write_study(outputs: Path, experiments: Path) -> Path:
     out = experiments / MAIN
     runs = out / "runs"
@@ -380,8 +420,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
                           metric_label="cross mAP gain over zero-shot")
 
     first = df.iloc[0]
-    questions = int(df[(df.job == first.job) & (df.stage == "trained") & (df.setting == "multi")
-                       & (df.query_lang != "all") & (df.metric == "map")].n_queries.sum())
+    questions = evaluated_questions(df)
     answer = out / "answer.md"
     lines = ["# Scaling the number and kind of training languages in hybrid batch training", "",
              answer.read_text().strip() if answer.exists() else "_No answer.md yet: the tables below are the "
@@ -419,11 +458,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              "## Seen vs unseen languages", "",
              "Gain over zero-shot mAP, averaged over the languages (mono, multi: the query language) or pairs "
              "(cross: both, one or neither language trained) of each status; ± std over seeds.", "",
-             fmt(seen.assign(cell=[f"{g:+.3f} ± {s:.3f}" if np.isfinite(s) else f"{g:+.3f}"
-                                   for g, s in zip(seen.gain, seen.gain_std)])
-                 .assign(group=lambda t: t.setting + ": " + t.status)
-                 .pivot_table(index=["batching", "langs"], columns="group", values="cell", aggfunc="first")
-                 .fillna("—")),
+             fmt(seen_unseen_table(seen)),
              "", "![gain over zero-shot, seen vs unseen](seen_unseen.png)", "",
              "## Typological distance of language pairs", "",
              "Per-pair cross-lingual gain over zero-shot against URIEL syntactic distance (Spearman, per "
@@ -463,11 +498,10 @@ def write_study(outputs: Path, experiments: Path) -> Path:
     lines += [fmt(alpha_table(alpha, df)) if not alpha.empty else "Not run yet.", ""]
     mlqa, mlqa_missing = load_sweep(MLQA, outputs, experiments)
     lines += ["## Dataset-level zero-shot check: train on MLQA-R dev, evaluate on full XQuAD-R (`make sweep-mlqa`)", ""]
-    lines += [fmt(headline_cells(mlqa)) if not mlqa.empty else
-              "Not run: each job evaluates 13,090 questions against 13,014 candidates: 628 s of evaluation on this "
-              "2-core CPU (`experiments/benchmarks/eval.json`) on top of ~90 s of training, so the 9-job grid "
-              "(~2 h with its zero-shot pass) did not fit beside the grids above; `make sweep-mlqa` runs it, "
-              "resumably.", ""]
+    lines += mlqa_section(mlqa, experiments / MLQA) if not mlqa.empty else [
+        "Not run: each job evaluates 13,090 questions against 13,014 candidates: 628 s of evaluation on this "
+        "2-core CPU (`experiments/benchmarks/eval.json`) on top of ~90 s of training; `make sweep-mlqa` runs "
+        "it, resumably.", ""]
     lines += ["## Pairs seen per job (seed means): the fixed budget", "", fmt(pairs_seen_table(runs, jobs)), ""]
     gaps = [(MAIN, missing), (TYPOLOGY, typ_missing), (ALPHA, alpha_missing), (MLQA, mlqa_missing)]
     if any(m for _, m in gaps):

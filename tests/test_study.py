@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -27,15 +28,21 @@ def study(tmp_path_factory, cache_dir):
     return outputs, experiments, write_study(outputs, experiments)
 
 
-def headline_map(experiments, batching: str, langs: int, setting: str) -> float:
-    """Mean over seeds of the jobs' own headline mAP, read from their results files."""
+def headline_maps(runs_dir, batching: str, langs: int, setting: str) -> list[float]:
+    """The jobs' own headline mAP for one configuration (one value per seed), read from their results files."""
     values = []
-    for path in (experiments / "lang_scaling" / "runs").rglob("results.json"):
+    for path in runs_dir.rglob("results.json"):
         doc = json.loads(path.read_text())
         if doc["run"]["batching"] == batching and doc["run"]["langs"] == langs:
             values += [r["value"] for r in doc["rows"] if r["stage"] == "trained" and r["setting"] == setting
                        and r["query_lang"] == "all" and r["doc_lang"] == "all" and r["metric"] == "map"]
-    assert len(values) == 2  # two seeds
+    return values
+
+
+def headline_map(experiments, batching: str, langs: int, setting: str) -> float:
+    """Mean over the two seeds."""
+    values = headline_maps(experiments / "lang_scaling" / "runs", batching, langs, setting)
+    assert len(values) == 2
     return sum(values) / 2
 
 
@@ -91,6 +98,28 @@ def test_every_job_trains_the_same_number_of_pairs(study):
         config = (path.parent / "config.yaml").read_text()
         if "name: mono" in config:
             assert (seen.query_lang == seen.passage_lang).all()
+
+
+def test_the_mlqa_check_section_compares_strategies_on_its_own_runs(study, tmp_path):
+    """Seed-1 jobs filed as ``mlqa_check`` runs: the section's paired differences are those jobs' headline
+    differences, and with one seed nothing is called robust."""
+    _, experiments, _ = study
+    copy = tmp_path / "experiments"
+    shutil.copytree(experiments, copy)
+    mlqa_runs = copy / "mlqa_check" / "runs"
+    for run in (copy / "lang_scaling" / "runs").iterdir():
+        if "seed=1" in run.name:
+            shutil.copytree(run, mlqa_runs / run.name)
+    text = write_study(tmp_path / "no-outputs", copy).read_text()
+    section = text.split("## Dataset-level zero-shot check")[1].split("\n## ")[0]
+    assert "4 finished jobs (seed 1)" in section and "one seed, so no difference can be called robust" in section
+    assert "| zero-shot |" in section and "unseen" in section
+    paired = pd.read_csv(copy / "mlqa_check" / "paired_strategies.csv")
+    assert set(paired.comparison) == {"hybrid − mono"} and len(paired) == 6 and not paired.robust.any()
+    for row in paired.itertuples():
+        (hybrid,), (mono,) = (headline_maps(mlqa_runs, b, row.langs, row.setting) for b in ("hybrid", "mono"))
+        assert row.diff == pytest.approx(hybrid - mono, abs=1e-9)
+    assert set(pd.read_csv(copy / "mlqa_check" / "seen_unseen.csv").langs) == {2, 3}
 
 
 def test_a_difference_is_called_robust_only_when_questions_and_seeds_agree():
