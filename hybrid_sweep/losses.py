@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 import torch.distributed as dist
-from torch.distributed.nn.functional import all_gather
+from torch.distributed._functional_collectives import all_gather_single
 from torch.nn import functional as F
 
 
@@ -31,5 +31,5 @@ def cross_device_infonce(queries: torch.Tensor, passages: torch.Tensor, temperat
     """
     if not is_distributed():
         return in_batch_infonce(queries, passages, temperature)
-    everyone = torch.cat(all_gather(passages))
+    everyone = all_gather_single(passages, 0, dist.group.WORLD)  # torch's named successor of nn.functional's
     return in_batch_infonce(queries, everyone, temperature, label_offset=dist.get_rank() * len(queries))
