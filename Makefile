@@ -35,8 +35,9 @@ test-slow: install ## real-model tests (minutes)
 sweep-langs: install ## langs 2,4,7,11 x mono,cross,hybrid x 3 seeds on me5_small (conf/experiment/lang_scaling.yaml)
 	$(PY) -m hybrid_sweep.run -m +experiment=lang_scaling
 
-sweep-typology: install ## diverse vs similar sets at 4 and 7 languages x strategies (conf/experiment/typology.yaml)
+sweep-typology: install ## diverse vs similar sets at 4 and 7 languages x strategies, seeds 1 and 2 (conf/experiment/typology.yaml)
 	$(PY) -m hybrid_sweep.run -m +experiment=typology
+	$(PY) -m hybrid_sweep.run -m +experiment=typology seed=2
 
 sweep-alpha: install ## hybrid alpha 0,0.3,0.7,1 at 7 languages, seed 1 (conf/experiment/alpha.yaml)
 	$(PY) -m hybrid_sweep.run -m +experiment=alpha

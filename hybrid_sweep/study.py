@@ -363,6 +363,11 @@ def fmt(table: pd.DataFrame) -> str:
     return markdown_table(table) if not table.empty else "(no finished jobs)"
 
 
+def seeds_phrase(jobs: pd.DataFrame) -> str:
+    seeds = sorted(jobs.seed.unique())
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
 def evaluated_questions(df: pd.DataFrame) -> int:
     """Questions one job evaluates (its multilingual setting's query groups), the same for every job of a sweep."""
     first = df.job.iloc[0]
@@ -381,14 +386,13 @@ def mlqa_section(df: pd.DataFrame, out: Path) -> list[str]:
     costs = job_costs(out / "runs", jobs)
     first = df.iloc[0]
     questions = evaluated_questions(df)
-    seeds = sorted(jobs.seed.unique())
-    return [f"{len(jobs)} finished jobs (seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}): "
+    return [f"{len(jobs)} finished jobs ({seeds_phrase(jobs)}): "
             f"{int(first.steps)} steps x {int(first.batch_size)} pairs of MLQA-R dev, then all 11 XQuAD-R "
             f"languages ({questions:,} questions against the pooled candidates). "
             + (f"{costs.mean() / 60:.1f} min wall per job on this 2-core CPU." if len(costs) else ""), "",
             fmt(headline_cells(df)), "",
             "Hybrid vs mono and cross, paired over question ids"
-            + (" (one seed, so no difference can be called robust):" if len(seeds) == 1 else ":"), "",
+            + (" (one seed, so no difference can be called robust):" if jobs.seed.nunique() == 1 else ":"), "",
             paired_markdown(strategy, ["langs"]), "",
             "Gain over zero-shot, languages seen vs unseen in training (el, ru, th, tr are in no MLQA-R "
             "training set):", "", fmt(seen_unseen_table(seen)), ""]
@@ -480,19 +484,21 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              "", "![per-pair heatmaps](pair_heatmaps.png)", ""]
 
     typ, typ_missing = load_sweep(TYPOLOGY, outputs, experiments)
-    lines += ["## Diverse vs similar training languages (`make sweep-typology`, seed 1)", ""]
     if typ.empty:
-        lines += ["Not run yet.", ""]
+        lines += ["## Diverse vs similar training languages (`make sweep-typology`)", "", "Not run yet.", ""]
     else:
         typ_jobs = jobs_table(typ)
-        lines += [fmt(typology_table(typ, df)), "",
-                  "Diverse minus similar (paired over question ids, one seed):", "",
-                  paired_markdown(pd.DataFrame([row for langs in sorted(typ_jobs.langs.unique()) for b in STRATEGIES
-                                                for row in compare_configs(
-                                                    experiments / TYPOLOGY / "runs", typ_jobs,
-                                                    {"group": "diverse", "langs": langs, "batching": b},
-                                                    {"group": "similar", "langs": langs, "batching": b},
-                                                    f"diverse − similar, {b}", langs=langs)]), ["langs"]), ""]
+        groups = pd.DataFrame([row for langs in sorted(typ_jobs.langs.unique()) for b in STRATEGIES
+                               for row in compare_configs(experiments / TYPOLOGY / "runs", typ_jobs,
+                                                          {"group": "diverse", "langs": langs, "batching": b},
+                                                          {"group": "similar", "langs": langs, "batching": b},
+                                                          f"diverse − similar, {b}", langs=langs)])
+        groups.to_csv(experiments / TYPOLOGY / "paired_groups.csv", index=False)
+        lines += [f"## Diverse vs similar training languages (`make sweep-typology`, {seeds_phrase(typ_jobs)})", "",
+                  "mAP, mean over seeds; the nested-order jobs of the main grid at the same seeds for reference:", "",
+                  fmt(typology_table(typ, df)), "",
+                  "Diverse minus similar (paired over question ids, seeds averaged per arm):", "",
+                  paired_markdown(groups, ["langs"]), ""]
     alpha, alpha_missing = load_sweep(ALPHA, outputs, experiments)
     lines += ["## The hybrid ratio alpha (`make sweep-alpha`, seed 1; alpha = share of mono batches)", ""]
     lines += [fmt(alpha_table(alpha, df)) if not alpha.empty else "Not run yet.", ""]
