@@ -77,7 +77,7 @@ def worker(rank: int, port: int) -> None:
         torch.set_num_threads(1)
         check_rank(rank)
         # every DDP wrapper is freed on check_rank's return; a Reducer freed after destroy_process_group
-        # (it was held by a local) hung ~1 run in 10 in its destructor, so the group outlives them all
+        # (it was held by a local) hung 1 run in 7 here, in its destructor, so the group outlives them all
         dist.barrier()
     finally:
         dist.destroy_process_group()
