@@ -31,5 +31,6 @@ def cross_device_infonce(queries: torch.Tensor, passages: torch.Tensor, temperat
     """
     if not is_distributed():
         return in_batch_infonce(queries, passages, temperature)
-    everyone = all_gather_single(passages, 0, dist.group.WORLD)  # torch's named successor of nn.functional's
+    # differentiable; it replaces the deprecated torch.distributed.nn.functional.all_gather
+    everyone = all_gather_single(passages, 0, dist.group.WORLD)
     return in_batch_infonce(queries, everyone, temperature, label_offset=dist.get_rank() * len(queries))

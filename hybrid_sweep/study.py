@@ -254,6 +254,17 @@ def language_count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def group_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Typologically diverse minus similar language sets, per language count and strategy."""
+    rows = []
+    for langs in sorted(jobs.langs.unique()):
+        for batching in STRATEGIES:
+            rows += compare_configs(runs_dir, jobs, {"group": "diverse", "langs": langs, "batching": batching},
+                                    {"group": "similar", "langs": langs, "batching": batching},
+                                    f"diverse − similar, {batching}", langs=langs)
+    return pd.DataFrame(rows)
+
+
 def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
     """One line per comparison: each setting as ``diff [low, high] p``, with the per-seed differences."""
     if table.empty:
@@ -432,7 +443,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              "", "## Setup", "",
              f"- `make sweep-langs`: {jobs.langs.nunique()} language counts "
              f"({', '.join(map(str, sorted(jobs.langs.unique())))}) "
-             f"x {jobs.batching.nunique()} strategies x seeds {', '.join(map(str, sorted(jobs.seed.unique())))}: "
+             f"x {jobs.batching.nunique()} strategies x {seeds_phrase(jobs)}: "
              f"{len(jobs)} finished jobs of model `{first.model}` on protocol `{first.data}`.",
              f"- Every job trains {int(first.steps)} steps x {int(first.batch_size)} pairs = {int(first.pairs_seen)} "
              "pairs, whatever the number of languages (table below), then evaluates all 11 languages on "
@@ -488,11 +499,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
         lines += ["## Diverse vs similar training languages (`make sweep-typology`)", "", "Not run yet.", ""]
     else:
         typ_jobs = jobs_table(typ)
-        groups = pd.DataFrame([row for langs in sorted(typ_jobs.langs.unique()) for b in STRATEGIES
-                               for row in compare_configs(experiments / TYPOLOGY / "runs", typ_jobs,
-                                                          {"group": "diverse", "langs": langs, "batching": b},
-                                                          {"group": "similar", "langs": langs, "batching": b},
-                                                          f"diverse − similar, {b}", langs=langs)])
+        groups = group_comparisons(experiments / TYPOLOGY / "runs", typ_jobs)
         groups.to_csv(experiments / TYPOLOGY / "paired_groups.csv", index=False)
         lines += [f"## Diverse vs similar training languages (`make sweep-typology`, {seeds_phrase(typ_jobs)})", "",
                   "mAP, mean over seeds; the nested-order jobs of the main grid at the same seeds for reference:", "",
@@ -500,8 +507,11 @@ def write_study(outputs: Path, experiments: Path) -> Path:
                   "Diverse minus similar (paired over question ids, seeds averaged per arm):", "",
                   paired_markdown(groups, ["langs"]), ""]
     alpha, alpha_missing = load_sweep(ALPHA, outputs, experiments)
-    lines += ["## The hybrid ratio alpha (`make sweep-alpha`, seed 1; alpha = share of mono batches)", ""]
-    lines += [fmt(alpha_table(alpha, df)) if not alpha.empty else "Not run yet.", ""]
+    if alpha.empty:
+        lines += ["## The hybrid ratio alpha (`make sweep-alpha`)", "", "Not run yet.", ""]
+    else:
+        lines += [f"## The hybrid ratio alpha (`make sweep-alpha`, {seeds_phrase(jobs_table(alpha))}; "
+                  "alpha = share of mono batches)", "", fmt(alpha_table(alpha, df)), ""]
     mlqa, mlqa_missing = load_sweep(MLQA, outputs, experiments)
     lines += ["## Dataset-level zero-shot check: train on MLQA-R dev, evaluate on full XQuAD-R (`make sweep-mlqa`)", ""]
     lines += mlqa_section(mlqa, experiments / MLQA) if not mlqa.empty else [
