@@ -46,13 +46,13 @@ sweep-mlqa: install ## train on MLQA-R dev, evaluate on full XQuAD-R: langs 2,4,
 	$(PY) -m hybrid_sweep.run -m +experiment=mlqa_check
 
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
-	$(PY) -m hybrid_sweep.aggregate $(OUT)/$(SWEEP)
+	$(PY) -m hybrid_sweep.analysis.aggregate $(OUT)/$(SWEEP)
 
 report: install ## rebuild experiments/lang_scaling/report.md from committed results (SWEEP=name: that sweep's report.md)
 ifeq ($(origin SWEEP),file)
-	$(PY) -m hybrid_sweep.study --outputs $(OUT)
+	$(PY) -m hybrid_sweep.analysis.study --outputs $(OUT)
 else
-	$(PY) -m hybrid_sweep.report $(SWEEP) --outputs $(OUT)
+	$(PY) -m hybrid_sweep.analysis.report $(SWEEP) --outputs $(OUT)
 endif
 
 bench: install ## benchmarks -> experiments/benchmarks/*.json (training side by side with sentence-transformers: ~15 min)

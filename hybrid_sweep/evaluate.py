@@ -1,7 +1,7 @@
 """Evaluate a model as it is, without training: ``python -m hybrid_sweep.evaluate model=me5_small data=mlqa_to_xquad``.
 
-Composes the same ``conf/`` as ``hybrid_sweep.run`` and evaluates the chosen model on the chosen
-protocol's evaluation set, writing ``results.json`` (stage ``zero_shot``), ``per_query.parquet``, TREC
+Composes the same ``conf/`` as ``hybrid_sweep.run`` and evaluates the chosen model on every evaluation set
+of ``data.eval``, writing ``results.json`` (stage ``zero_shot``), ``per_query.parquet``, TREC
 run and qrels files and plots into ``outputs/evaluate/<overrides>/`` (``-m``: one folder per job there).
 Embeddings are cached under ``eval.embedding_cache``, so evaluating the same model again takes seconds.
 """
@@ -25,38 +25,43 @@ OUTPUT_DIRS = {"hydra.run.dir": "${paths.output_root}/evaluate/${hydra:job.overr
 
 
 def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
-    """Evaluate ``cfg.model`` on ``cfg.data``'s evaluation set; returns the headline numbers."""
-    from hybrid_sweep.data.protocols import load_protocol
+    """Evaluate ``cfg.model`` on every evaluation set of ``cfg.data``; returns the first set's headline numbers."""
+    from hybrid_sweep.data.protocols import load_data
     from hybrid_sweep.model import build_biencoder
-    from hybrid_sweep.run import quiet_libraries
+    from hybrid_sweep.runtime import quiet_libraries
 
     quiet_libraries()
     output_dir = Path(output_dir)
-    data = load_protocol(cfg.data.protocol, paths.data_root(cfg.paths.data_root),
-                         **OmegaConf.to_container(cfg.data, resolve=True))
-    rset = data.eval_set
+    data = load_data(OmegaConf.to_container(cfg.data, resolve=True), paths.data_root(cfg.paths.data_root))
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     model = build_biencoder(cfg.model)
-    started = time.perf_counter()
-    q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache)
-    encoded = time.perf_counter()
-    ev = evaluate(rset, q_emb, c_emb)
-    scored = time.perf_counter()
-    keys = {"sweep": "evaluate", "job": output_dir.name, "model": cfg.model.label, "data": cfg.data.protocol,
-            "eval_data": data.info.get("eval_data"), "n_questions": len(rset.questions),
-            "n_candidates": len(rset.candidates), "encode_seconds": round(encoded - started, 1),
-            "score_seconds": round(scored - encoded, 2),
-            **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
-    seen = cfg.eval.seen_langs if cfg.eval.seen_langs is not None else data.train_languages
-    pngs = write_evaluation(output_dir, rset, {"zero_shot": ev}, seen_langs=list(seen),
-                            trec_depth=cfg.eval.trec_depth)
-    write_results(output_dir / "results.json", {"zero_shot": list(ev.rows)}, keys)  # last: marks the job done
-    summary = headline(ev.rows)
-    log.info("evaluated %s on %s (%d questions, %d candidates) in %.0fs encode + %.1fs scoring: %s; files in %s",
-             cfg.model.label, rset.name, len(rset.questions), len(rset.candidates), encoded - started,
-             scored - encoded, " ".join(f"{k}={v:.4f}" for k, v in summary.items()), output_dir)
-    log.info("plots: %s", ", ".join(p.name for p in pngs))
+    seen = list(cfg.eval.seen_langs) if cfg.eval.seen_langs is not None else list(data.train.languages)
+    keys = {"sweep": "evaluate", "job": output_dir.name, "model": cfg.model.label,
+            "data": f"{data.train.name}->{'+'.join(data.evals)}", "train_data": data.train.name,
+            "eval_data": next(iter(data.evals)), **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
+    rows, summary = {}, {}
+    for i, (name, ev) in enumerate(data.evals.items()):
+        rset = ev.rset
+        started = time.perf_counter()
+        q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache)
+        encoded = time.perf_counter()
+        result = evaluate(rset, q_emb, c_emb)
+        scored = time.perf_counter()
+        prefix = "" if i == 0 else f"{name}_"  # the headline set's numbers keep the plain names
+        keys.update({f"{prefix}n_questions": len(rset.questions), f"{prefix}n_candidates": len(rset.candidates),
+                     f"{prefix}encode_seconds": round(encoded - started, 1),
+                     f"{prefix}score_seconds": round(scored - encoded, 2)})
+        folder = output_dir if i == 0 else output_dir / "eval" / name
+        pngs = write_evaluation(folder, rset, {"zero_shot": result}, seen_langs=seen, trec_depth=cfg.eval.trec_depth)
+        rows[("zero_shot", name)] = list(result.rows)
+        numbers = headline(result.rows)
+        summary = summary or numbers
+        log.info("evaluated %s on %s (%d questions, %d candidates) in %.0fs encode + %.1fs scoring: %s; files in %s",
+                 cfg.model.label, name, len(rset.questions), len(rset.candidates), encoded - started,
+                 scored - encoded, " ".join(f"{k}={v:.4f}" for k, v in numbers.items()), folder)
+        log.info("plots: %s", ", ".join(p.name for p in pngs))
+    write_results(output_dir / "results.json", rows, keys)  # last: marks the job done
     return {**keys, **summary}
 
 

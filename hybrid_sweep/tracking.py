@@ -35,6 +35,20 @@ def log_summary(logger, summary: dict[str, float]) -> None:
         logger.experiment.summary.update(summary)
 
 
+def log_composition(logger, sampler, n_batches: int = 60, key: str = "batching/composition") -> None:
+    """The figure of what the sampler's first ``n_batches`` contain, as an image (nothing without a logger)."""
+    if logger is None:
+        return
+    import io
+
+    from PIL import Image
+
+    from hybrid_sweep.batching.plot import figure_png, sampler_figure
+
+    image = Image.open(io.BytesIO(figure_png(sampler_figure(sampler, n_batches))))
+    logger.log_image(key=key, images=[image], caption=[f"batching={sampler.name}: first {n_batches} batches"])
+
+
 def log_evaluation(logger, pngs, rows) -> None:
     """The evaluation plots as images and the tidy result rows as a W&B table."""
     if logger is None:

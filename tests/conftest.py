@@ -22,9 +22,9 @@ def data_root() -> Path:
 
 @pytest.fixture(scope="session")
 def xquad_split(data_root):
-    from hybrid_sweep.data.protocols import load_protocol
+    from hybrid_sweep.data.protocols import load_preset
 
-    return load_protocol("xquad_split", data_root, split_seed=0, eval_articles=16)
+    return load_preset("xquad_split", data_root, split_seed=0, eval_articles=16)
 
 
 @pytest.fixture(scope="session")

@@ -47,7 +47,7 @@ IDS = [case_id(n, o) for n, o, _ in CASES]
 
 @pytest.fixture(scope="module")
 def spaces(xquad_split, data_root):
-    items = restrict_items(xquad_split.train_items, LANGS)
+    items = restrict_items(xquad_split.train.items, LANGS)
     bitext = read_tatoeba(data_root / "train" / "tatoeba", ("el", "ru", "th"))
     return {"parallel": PairSpace(items, LANGS), "bitext": PairSpace(items, LANGS, bitext)}
 
@@ -234,7 +234,7 @@ def partial(xquad_split):
     langs = ("en", "de", "es", "zh")
     rng = np.random.default_rng(0)
     items = []
-    for item in restrict_items(xquad_split.train_items, langs):
+    for item in restrict_items(xquad_split.train.items, langs):
         keep = {"en", *rng.choice(langs[1:], size=rng.integers(1, 4), replace=False)}
         items.append(QAItem(item.qid, {l: item.questions[l] for l in keep}, {l: item.answers[l] for l in keep}))
     return PairSpace(items, langs)
@@ -253,11 +253,11 @@ def test_cross_ratios_follow_weights_not_data_coverage(partial):
 def test_size_weights_use_temperature(partial):
     counts = partial.language_counts()
     sampler = build_strategy("mono", partial, batch_size=8, seed=0, batches_per_epoch=2000,
-                             lang_weights="size", temperature=0.7)
+                             lang_weights="size", size_temperature=0.7)
     assert np.allclose(sampler.weights, counts ** 0.7 / (counts ** 0.7).sum())
     langs = sample_composition(sampler).groupby("batch").query_lang.first().value_counts()
     assert chi_square_p([langs.get(l, 0) for l in partial.languages], sampler.weights) > P_MIN
-    flat = build_strategy("mono", partial, batch_size=8, lang_weights="size", temperature=0.0)
+    flat = build_strategy("mono", partial, batch_size=8, lang_weights="size", size_temperature=0.0)
     assert np.allclose(flat.weights, 0.25)
 
 
@@ -288,7 +288,7 @@ def test_impossible_configurations_fail_early_with_the_key(spaces):
         ("cross", space, {"batch_size": 8, "lang_weights": {"en": 1, "zh": 0, "ar": 0, "hi": 0}},
          "lang_weights leaves no two weighted training languages"),
         ("mono", space, {"batch_size": 8, "lang_weights": {"en": 1, "xx": 1}}, r"unknown code\(s\) \['xx'\]"),
-        ("mono", space, {"batch_size": 8, "lang_weights": "size", "temperature": -1}, "batching.temperature"),
+        ("mono", space, {"batch_size": 8, "lang_weights": "size", "size_temperature": -1}, "batching.size_temperature"),
         ("multi", space, {"batch_size": 8, "shuffle": True}, r"does not know option\(s\) \['shuffle'\]"),
     ]
     for name, sp, options, message in cases:
@@ -307,7 +307,8 @@ def test_same_pair_needs_a_pair_with_enough_shared_ids(partial):
 
 
 def test_plot_command_and_wandb_hook(tmp_path, spaces):
-    from hybrid_sweep.batching.plot import log_composition, main
+    from hybrid_sweep.batching.plot import main
+    from hybrid_sweep.tracking import log_composition
 
     out = main(["batching=hybrid", "langs=7", "--batches", "40", "--out", str(tmp_path / "hybrid.png")])
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000

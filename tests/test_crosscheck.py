@@ -1,34 +1,65 @@
-"""Our metrics against ir_measures (pytrec_eval) on a real evaluation: the tiny model on two held-out
-XQuAD-R articles in all 11 languages, exported as a full-depth TREC run (AP needs every relevant item
-ranked) and compared per query, for the multilingual pool and for every language pair."""
+"""Our metrics against ir_measures (pytrec_eval), exported as full-depth TREC runs (AP needs every relevant
+item ranked) and compared per query, for the multilingual pool and for every language pair, on two sets:
+a real evaluation (the tiny model on two XQuAD-R articles in all 11 languages: one relevant sentence per
+language) and a synthetic one with graded qrels, several relevant candidates per language (20 in one)
+and a query language without candidates of its own."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 ir_measures = pytest.importorskip("ir_measures")
 
-from hybrid_sweep.data.protocols import load_protocol  # noqa: E402
+from hybrid_sweep.data.lareqa import read_lareqa_file  # noqa: E402
+from hybrid_sweep.data.records import RetrievalSet  # noqa: E402
 from hybrid_sweep.evaluation import encode, evaluate, write_trec_qrels, write_trec_run  # noqa: E402
 from hybrid_sweep.evaluation.export import trec_query_id  # noqa: E402
-from tests.test_run import compose_cfg  # noqa: E402
+from tests.test_evaluation import graded_pool  # noqa: E402
 
 MEASURES = {"map": ir_measures.AP, "mrr@10": ir_measures.RR @ 10, "ndcg@10": ir_measures.nDCG @ 10,
             **{f"recall@{k}": ir_measures.R @ k for k in (1, 5, 10, 100)}}
 
 
-@pytest.fixture(scope="module")
-def real_eval(data_root, cache_dir, tmp_path_factory):
-    from hybrid_sweep.model import build_biencoder
+def xquad_articles(data_root: Path, articles: set[str]) -> RetrievalSet:
+    """Questions and candidate sentences of some XQuAD-R articles in every language, read directly."""
+    files = [read_lareqa_file(path, path.stem) for path in sorted((data_root / "xquad-r").glob("*.json"))]
+    questions = tuple(q for f in files for q in f.questions if q.article in articles)
+    candidates = tuple(c for f in files for c in f.candidates if c.article in articles)
+    qrels: dict[str, dict[str, int]] = {}
+    for f in files:
+        for q in f.questions:
+            if q.article in articles:
+                qrels.setdefault(q.qid, {})[f.answer_of[q.qid]] = 1
+    return RetrievalSet("xquad-2", questions, candidates, qrels)
 
-    rset = load_protocol("xquad_split", data_root, split_seed=0, eval_articles=2).eval_set
-    model = build_biencoder(compose_cfg("model=tiny", f"paths.cache_dir={cache_dir}").model)
-    q_emb, c_emb = encode(model, rset, batch_size=128)
+
+def tiny_model_embeddings(rset: RetrievalSet, cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    from omegaconf import OmegaConf
+
+    from hybrid_sweep.model import build_biencoder
+    from hybrid_sweep.paths import CONFIG_DIR
+
+    cfg = OmegaConf.load(CONFIG_DIR / "model" / "tiny.yaml")
+    cfg.cache_dir = str(Path(cache_dir) / "models")
+    return encode(build_biencoder(cfg), rset, batch_size=128)
+
+
+@pytest.fixture(scope="module", params=["xquad_tiny_model", "graded_synthetic"])
+def real_eval(request, tmp_path_factory):
+    if request.param == "xquad_tiny_model":
+        rset = xquad_articles(request.getfixturevalue("data_root"), {"000", "001"})
+        q_emb, c_emb = tiny_model_embeddings(rset, request.getfixturevalue("cache_dir"))
+    else:
+        rset, q_emb, c_emb = graded_pool(np.random.default_rng(11), n_ids=40)
     out = tmp_path_factory.mktemp("trec")
     write_trec_run(out / "run.trec.gz", rset, q_emb, c_emb, depth=len(rset.candidates))
     write_trec_qrels(out / "qrels.trec", rset)
     run = list(ir_measures.read_trec_run(str(out / "run.trec.gz")))
     qrels = list(ir_measures.read_trec_qrels(str(out / "qrels.trec")))
+    if request.param == "graded_synthetic":
+        assert {q.relevance for q in qrels} == {1, 2, 3}  # the grades reach the qrels file
     return rset, evaluate(rset, q_emb, c_emb), run, qrels
 
 

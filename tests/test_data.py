@@ -1,4 +1,5 @@
-"""The LAReQA loaders and protocols, on the real files."""
+"""The data room on the real files: LAReQA loaders, the preset compositions, data of your own (pairs tables,
+BEIR folders, parallel tables) and the checks that fail before any model loads."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,10 @@ import json
 import pytest
 
 from hybrid_sweep.data.lareqa import read_lareqa_file
-from hybrid_sweep.data.protocols import load_protocol, read_languages, restrict_items
-from hybrid_sweep.languages import MLQA_LANGS, XQUAD_LANGS
+from hybrid_sweep.data.catalog import CATALOG
+from hybrid_sweep.data.lareqa import read_folder
+from hybrid_sweep.data.protocols import load_data, load_preset, restrict_items
+
 
 XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,
                     "th": 852, "tr": 1167, "vi": 1209, "zh": 1196}
@@ -15,7 +18,7 @@ XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, 
 
 @pytest.fixture(scope="module")
 def xquad_files(data_root):
-    return read_languages(data_root / "xquad-r", XQUAD_LANGS)
+    return read_folder(data_root / "xquad-r")
 
 
 def test_xquad_counts_match_the_dataset_readme(xquad_files):
@@ -28,7 +31,7 @@ def test_xquad_counts_match_the_dataset_readme(xquad_files):
 
 def test_xquad_is_11_way_parallel_and_gold_sentences_hold_the_answer(xquad_files, data_root):
     ids = {lang: {q.qid for q in f.questions} for lang, f in xquad_files.items()}
-    assert all(ids[lang] == ids["en"] for lang in XQUAD_LANGS)
+    assert all(ids[lang] == ids["en"] for lang in CATALOG["xquad-r"].languages)
     raw = json.loads((data_root / "xquad-r" / "en.json").read_text())
     qa = raw["data"][0]["paragraphs"][0]["qas"][0]
     sentence = {c.cid: c.text for c in xquad_files["en"].candidates}[xquad_files["en"].answer_of[qa["id"]]]
@@ -36,27 +39,27 @@ def test_xquad_is_11_way_parallel_and_gold_sentences_hold_the_answer(xquad_files
 
 
 def test_full_xquad_eval_set_has_11_relevant_items_per_question(data_root):
-    data = load_protocol("mlqa_to_xquad", data_root)
+    data = load_preset("mlqa_to_xquad", data_root)
     rset = data.eval_set
     assert len(rset.questions) == 11 * 1190 and len(rset.candidates) == 13014
     assert {len(rset.relevant(q.qid)) for q in rset.questions[:50]} == {11}
 
 
 def test_mlqa_counts_and_variable_parallelism(data_root):
-    files = read_languages(data_root / "mlqa-r-dev-lareqa", MLQA_LANGS)
+    files = read_folder(data_root / "mlqa-r-dev-lareqa")
     assert {l: len(f.questions) for l, f in files.items()} == {
         "en": 1148, "ar": 517, "de": 512, "es": 500, "hi": 507, "vi": 511, "zh": 504}
-    data = load_protocol("mlqa_to_xquad", data_root)
-    sizes = [len(item.languages) for item in data.train_items]
+    data = load_preset("mlqa_to_xquad", data_root)
+    sizes = [len(item.languages) for item in data.train.items]
     assert (min(sizes), max(sizes)) == (2, 4)
     assert sizes.count(4) == 820 and sizes.count(3) == 263 and sizes.count(2) == 65
 
 
 def test_article_split_is_disjoint(xquad_split):
-    train_ids = {item.qid for item in xquad_split.train_items}
+    train_ids = {item.qid for item in xquad_split.train.items}
     eval_ids = {q.qid for q in xquad_split.eval_set.questions}
     assert train_ids and eval_ids and not train_ids & eval_ids
-    train_texts = {t for item in xquad_split.train_items for t in (*item.questions.values(), *item.answers.values())}
+    train_texts = {t for item in xquad_split.train.items for t in (*item.questions.values(), *item.answers.values())}
     eval_sentences = {c.text for c in xquad_split.eval_set.candidates}
     eval_questions = {q.text for q in xquad_split.eval_set.questions}
     assert not train_texts & eval_sentences
@@ -68,15 +71,15 @@ def test_article_split_is_disjoint(xquad_split):
 
 
 def test_split_is_seeded(data_root, xquad_split):
-    again = load_protocol("xquad_split", data_root, split_seed=0, eval_articles=16)
-    other = load_protocol("xquad_split", data_root, split_seed=1, eval_articles=16)
+    again = load_preset("xquad_split", data_root, split_seed=0, eval_articles=16)
+    other = load_preset("xquad_split", data_root, split_seed=1, eval_articles=16)
     assert again.info["eval_articles"] == xquad_split.info["eval_articles"]
     assert other.info["eval_articles"] != xquad_split.info["eval_articles"]
 
 
 def test_restrict_items_keeps_only_chosen_languages(xquad_split):
-    items = restrict_items(xquad_split.train_items, ["en", "th"])
-    assert len(items) == len(xquad_split.train_items)
+    items = restrict_items(xquad_split.train.items, ["en", "th"])
+    assert len(items) == len(xquad_split.train.items)
     assert all(item.languages == {"en", "th"} for item in items)
 
 
@@ -100,9 +103,9 @@ def test_missing_data_root_says_where_data_is_expected(tmp_path):
 
 
 def test_mlqa_dev_evaluation_set_has_2_to_4_relevant_items(data_root):
-    data = load_protocol("xquad_to_mlqa", data_root)
+    data = load_preset("xquad_to_mlqa", data_root)
     rset = data.eval_set
     assert len(rset.candidates) == 20534 and len(rset.questions) == 4199
     assert {len(rset.relevant(q.qid)) for q in rset.questions} == {2, 3, 4}
-    assert data.info["eval_data"].startswith("mlqa-r dev")
-    assert len(data.train_items) == 1190 and all(len(i.languages) == 11 for i in data.train_items)
+    assert data.info["eval_data"] == "mlqa-r-dev" and list(data.evals) == ["mlqa_r"]
+    assert len(data.train.items) == 1190 and all(len(i.languages) == 11 for i in data.train.items)

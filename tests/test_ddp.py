@@ -17,8 +17,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from hybrid_sweep.batching import PairSpace, build_strategy
-from hybrid_sweep.losses import in_batch_infonce
-from hybrid_sweep.module import BiEncoderModule, PairDataModule, cached_backward
+from hybrid_sweep.training.losses import in_batch_infonce
+from hybrid_sweep.training.datamodule import PairDataModule
+from hybrid_sweep.training.gradcache import cached_backward
+from hybrid_sweep.training.module import BiEncoderModule
 
 WORLD, LOCAL, TEMPERATURE = 2, 4, 0.05
 TOL = dict(rtol=1e-5, atol=1e-6)
@@ -149,7 +151,7 @@ def lightning_weights(cache_dir, space, world: int, grad_cache_chunk: int | None
 def test_lightning_ddp_trains_like_one_process_on_the_global_batch(cache_dir, xquad_split):
     """The whole stack under ``ddp_spawn`` (datamodule sharding, gathered negatives, GradCache's manual
     optimisation with DDP's no_sync) ends where one process training on the global batches ends."""
-    space = PairSpace(xquad_split.train_items, ("en", "de", "zh"))
+    space = PairSpace(xquad_split.train.items, ("en", "de", "zh"))
     single = lightning_weights(cache_dir, space, 1, None)
     for chunk in (None, 3):
         ddp = lightning_weights(cache_dir, space, WORLD, chunk)
@@ -158,7 +160,7 @@ def test_lightning_ddp_trains_like_one_process_on_the_global_batch(cache_dir, xq
 
 
 def test_each_rank_keeps_its_slice_and_mono_steps_stay_one_language(xquad_split):
-    space = PairSpace(xquad_split.train_items, ("en", "de", "zh"))
+    space = PairSpace(xquad_split.train.items, ("en", "de", "zh"))
     make = functools.partial(build_strategy, "mono", space, batch_size=LOCAL, seed=3, batches_per_epoch=6)
     single = make(rank=0, world_size=1)
     ranks = []

@@ -1,6 +1,7 @@
-"""Metrics on hand-computed rankings, the LAReQA settings on a small hand-made pool, the rank counting
-against a brute-force sort (ties, MLQA-style 2-4 relevant items), language bias, per-query files,
-bootstrap and paired tests with known answers, and the embedding cache."""
+"""Metrics on hand-computed rankings (graded nDCG included), the LAReQA settings on small hand-made pools,
+the rank counting against a brute-force sort (ties, MLQA-style 2-4 relevant items, several graded relevant
+items per language, a query language without candidates), language bias, per-query files, bootstrap and
+paired tests with known answers, and the embedding cache."""
 from __future__ import annotations
 
 import numpy as np
@@ -29,6 +30,20 @@ def test_recall_mrr_ndcg_by_hand():
     assert rank_gap(np.array([[7, 2, 40], [5, 0, 0]])).tolist() == [38, 0]
 
 
+def test_graded_ndcg_by_hand():
+    # grades 1, 2, 1 at ranks 1, 3, 4: DCG = 1/log2(2) + 2/log2(4) + 1/log2(5); the ideal ranking puts
+    # the grade-2 item first: 2/log2(2) + 1/log2(3) + 1/log2(4)
+    ranks, gains = np.array([[3, 1, 4, 0]]), np.array([[2, 1, 1, 0]])
+    dcg, ideal = 1 + 1 + 1 / np.log2(5), 2 + 1 / np.log2(3) + 1 / 2
+    assert ndcg_at(ranks, 10, gains)[0] == pytest.approx(dcg / ideal)
+    assert ndcg_at(ranks, 3, gains)[0] == pytest.approx(2 / ideal)  # only ranks 1 and 3 count; ideal@3 the same
+    # no gains and all-ones gains are the binary case; AP, recall and RR ignore the grades
+    assert ndcg_at(ranks, 10).tolist() == ndcg_at(ranks, 10, (ranks > 0).astype(int)).tolist()
+    assert ranking_metrics(ranks, gains)["map"] == ranking_metrics(ranks)["map"]
+    with pytest.raises(ValueError, match="grade <= 0"):
+        ndcg_at(ranks, 10, np.array([[2, 0, 1, 0]]))
+
+
 def test_query_without_relevant_item_is_an_error():
     with pytest.raises(ValueError, match="no relevant item"):
         ranking_metrics(np.array([[0, 0]]))
@@ -39,8 +54,8 @@ def tiny_pool() -> RetrievalSet:
     questions = tuple(Question(qid, lang, f"{qid}-{lang}", "a") for lang in ("de", "en") for qid in ("q1", "q2"))
     candidates = tuple(Candidate(f"{lang}/{i}", lang, f"s{i}-{lang}", f"{lang}/p", "a")
                        for lang in ("de", "en") for i in (1, 2))
-    gold = {(qid, lang): f"{lang}/{qid[1]}" for qid in ("q1", "q2") for lang in ("de", "en")}
-    return RetrievalSet("tiny", questions, candidates, gold)
+    qrels = {qid: {f"{lang}/{qid[1]}": 1 for lang in ("de", "en")} for qid in ("q1", "q2")}
+    return RetrievalSet("tiny", questions, candidates, qrels)
 
 
 # candidate order: de/1, de/2, en/1, en/2. en queries rank their own en answer first, then the de answer
@@ -73,10 +88,54 @@ def test_language_bias_is_the_rank_gap_of_parallel_answers():
     assert row.value == pytest.approx(1.5) and row.ci_low <= row.value <= row.ci_high
 
 
+def graded_pool_by_hand() -> RetrievalSet:
+    """One question, asked in en, with two relevant en sentences of grades 2 and 1 and one de sentence."""
+    candidates = tuple(Candidate(cid, cid[:2], cid) for cid in ("de/1", "de/2", "en/1", "en/2", "en/3", "en/4"))
+    return RetrievalSet("graded", (Question("q1", "en", "q1-en"),), candidates,
+                        {"q1": {"en/1": 2, "en/3": 1, "de/2": 1}})
+
+
+# 1-d embeddings: the query scores each candidate by its single coordinate
+GRADED_C = np.array([[0.8], [0.6], [0.7], [0.5], [0.9], [0.4]], dtype=np.float32)
+
+
+def test_two_graded_relevant_items_in_one_language_by_hand():
+    ev = evaluate(graded_pool_by_hand(), np.ones((1, 1), dtype=np.float32), GRADED_C)
+    got = {(b.setting, b.doc_lang, m): float(v[0]) for b in ev.per_query for m, v in b.values.items()}
+    # pooled ranking: en/3 (grade 1), de/1, en/1 (grade 2), de/2 (grade 1), en/2, en/4 -> relevant at 1, 3, 4
+    # AP = (1/1 + 2/3 + 3/4) / 3 = 29/36
+    # nDCG@10 = (1/log2(2) + 2/log2(4) + 1/log2(5)) / (2/log2(2) + 1/log2(3) + 1/log2(4))
+    assert got[("multi", "all", "map")] == pytest.approx(29 / 36)
+    assert got[("multi", "all", "ndcg@10")] == pytest.approx((2 + 1 / np.log2(5)) / (2.5 + 1 / np.log2(3)))
+    assert got[("multi", "all", "recall@1")] == pytest.approx(1 / 3) and got[("multi", "all", "mrr@10")] == 1
+    assert got[("multi", "all", "lang_bias")] == 3  # ranks 4 - 1
+    # en pool: en/3 (grade 1), en/1 (grade 2), en/2, en/4 -> AP = (1/1 + 2/2) / 2 = 1, but nDCG < 1 as the
+    # grade-2 item is second: (1/log2(2) + 2/log2(3)) / (2/log2(2) + 1/log2(3))
+    assert got[("mono", "en", "map")] == 1 and got[("mono", "en", "recall@1")] == 0.5
+    assert got[("mono", "en", "ndcg@10")] == pytest.approx((1 + 2 / np.log2(3)) / (2 + 1 / np.log2(3)))
+    # de pool: de/1, de/2 (grade 1) -> AP = RR = 1/2, nDCG@10 = (1/log2(3)) / 1
+    assert got[("cross", "de", "map")] == 0.5 and got[("cross", "de", "mrr@10")] == 0.5
+    assert got[("cross", "de", "ndcg@10")] == pytest.approx(1 / np.log2(3))
+
+
+def test_grade_zero_in_qrels_is_refused():
+    rset = graded_pool_by_hand()
+    bad = RetrievalSet(rset.name, rset.questions, rset.candidates, {"q1": {"en/1": 2, "en/2": 0}})
+    with pytest.raises(ValueError, match="grade <= 0"):
+        evaluate(bad, np.ones((1, 1), dtype=np.float32), GRADED_C)
+
+
 def test_nan_embeddings_are_refused():
     q_emb = np.full((4, 4), np.nan, dtype=np.float32)
     with pytest.raises(ValueError, match="NaN"):
         evaluate_embeddings(tiny_pool(), q_emb, np.eye(4, dtype=np.float32))
+
+
+def quarters(x: np.ndarray) -> np.ndarray:
+    """Round to multiples of 1/4: every inner product is then exact in float32, so the matrix product the
+    evaluation scores with and the vector products of the reference agree to the bit (BLAS kernels order
+    their sums differently), and equal scores are exact ties."""
+    return (np.round(x * 4) / 4).astype(np.float32)
 
 
 def mlqa_like_pool(rng, n_ids=30, langs=("ar", "de", "en", "zh"), per_lang=12):
@@ -84,7 +143,7 @@ def mlqa_like_pool(rng, n_ids=30, langs=("ar", "de", "en", "zh"), per_lang=12):
     across languages in file order, and a few exact duplicate candidate embeddings to force score ties."""
     present = {f"id{i}": ["en", *rng.choice([l for l in langs if l != "en"], rng.integers(1, 4), replace=False)]
                for i in range(n_ids)}
-    questions, candidates, gold = [], [], {}
+    questions, candidates, qrels = [], [], {}
     for lang in langs:
         ids = [i for i, ls in present.items() if lang in ls]
         cands = [Candidate(f"{lang}/{k}", lang, f"{lang} sentence {k}", f"{lang}/p", "a")
@@ -92,36 +151,59 @@ def mlqa_like_pool(rng, n_ids=30, langs=("ar", "de", "en", "zh"), per_lang=12):
         candidates += cands
         for k, qid in enumerate(ids):
             questions.append(Question(qid, lang, f"{lang} question {qid}", "a"))
-            gold[(qid, lang)] = cands[k].cid
+            qrels.setdefault(qid, {})[cands[k].cid] = 1
     order = rng.permutation(len(candidates))  # languages interleaved: the pool regroups them
-    rset = RetrievalSet("mlqa-like", tuple(questions), tuple(candidates[i] for i in order), gold)
-    q_emb = rng.standard_normal((len(questions), 8)).astype(np.float32)
-    c_emb = np.round(rng.standard_normal((len(candidates), 8)), 1).astype(np.float32)[order]
+    rset = RetrievalSet("mlqa-like", tuple(questions), tuple(candidates[i] for i in order), qrels)
+    q_emb = quarters(rng.standard_normal((len(questions), 8)))
+    c_emb = quarters(rng.standard_normal((len(candidates), 8)))[order]
     c_emb[1::7] = c_emb[0]  # exact ties
+    return rset, q_emb, c_emb
+
+
+def graded_pool(rng, n_ids=24, langs=("de", "en", "zh"), per_lang=30):
+    """Each id is asked in 1-4 of ``langs`` and Hausa (which, as in AfriQA, has no candidates) and has 1-4
+    relevant candidates, graded 1-3, in each of 1-3 languages; id0 has 20 relevant en candidates.
+    Candidates are interleaved across languages, and duplicate embeddings force score ties."""
+    candidates = [Candidate(f"{lang}/{k}", lang, f"{lang} sentence {k}") for lang in langs for k in range(per_lang)]
+    questions, qrels = [], {}
+    for i in range(n_ids):
+        qid = f"id{i}"
+        asked = rng.choice([*langs, "ha"], rng.integers(1, 5), replace=False)
+        questions += [Question(qid, str(lang), f"{lang} question {qid}") for lang in asked]
+        for lang in ["en"] if i == 0 else rng.choice(langs, rng.integers(1, 4), replace=False):
+            for k in rng.choice(per_lang, 20 if i == 0 else rng.integers(1, 5), replace=False):
+                qrels.setdefault(qid, {})[f"{lang}/{k}"] = int(rng.integers(1, 4))
+    order = rng.permutation(len(candidates))
+    rset = RetrievalSet("graded", tuple(questions), tuple(candidates[i] for i in order), qrels)
+    q_emb = quarters(rng.standard_normal((len(questions), 8)))
+    c_emb = quarters(rng.standard_normal((len(candidates), 8)))
+    c_emb[1::5] = c_emb[0]  # exact ties, among relevant items too
     return rset, q_emb, c_emb
 
 
 def brute_force_rows(rset, q_emb, c_emb):
     """Reference: sort the whole pool per query (ties to the earlier candidate in language order), then
-    compute each metric from the relevance vector in rank order, the textbook way."""
+    compute each metric from the grade vector in rank order, the textbook way (relevant: grade > 0)."""
     lang_order = sorted(range(len(rset.candidates)), key=lambda i: rset.languages.index(rset.candidates[i].lang))
     out = {}
     for qi, q in enumerate(rset.questions):
         scores = c_emb[lang_order] @ q_emb[qi]
         ranked = [rset.candidates[lang_order[i]] for i in np.argsort(-scores, kind="stable")]
-        relevant = set(rset.relevant(q.qid))
+        grades = rset.qrels[q.qid]
         for setting_lang in ["all", *rset.languages]:
             pool = [c for c in ranked if setting_lang in ("all", c.lang)]
-            rel = np.array([c.cid in relevant for c in pool])
+            gain = np.array([grades.get(c.cid, 0) for c in pool], dtype=float)
+            rel = gain > 0
             if not rel.any():
                 continue
             hits = np.cumsum(rel)
             ranks = np.flatnonzero(rel) + 1
             disc = 1 / np.log2(np.arange(2, 12))
+            ideal = np.sort(gain)[::-1][:10]
             out[(q.lang, setting_lang, q.qid)] = {
                 "map": float((hits[rel] / ranks).mean()),
                 "mrr@10": 1 / ranks[0] if ranks[0] <= 10 else 0.0,
-                "ndcg@10": float((rel[:10] * disc[: len(rel[:10])]).sum() / disc[: min(rel.sum(), 10)].sum()),
+                "ndcg@10": float((gain[:10] * disc[: len(gain[:10])]).sum() / (ideal * disc[: len(ideal)]).sum()),
                 **{f"recall@{k}": float(rel[:k].sum() / rel.sum()) for k in (1, 5, 10, 100)},
             }
             if setting_lang == "all":
@@ -144,6 +226,26 @@ def test_rank_counting_matches_a_full_sort_with_ties_and_2_to_4_relevant_items()
     de_ids = {q.qid for q in rset.questions if q.lang == "de"}
     ar_en = next(r for r in ev.rows if (r.setting, r.query_lang, r.doc_lang, r.metric) == ("cross", "ar", "de", "map"))
     assert ar_en.n_queries == len(de_ids & {q.qid for q in rset.questions if q.lang == "ar"})
+
+
+def test_rank_counting_matches_a_full_sort_with_graded_relevant_items_and_a_language_without_candidates():
+    rset, q_emb, c_emb = graded_pool(np.random.default_rng(5))
+    per_lang = [sum(c.startswith(f"{lang}/") for c in rset.qrels[q.qid])
+                for q in rset.questions for lang in rset.languages]
+    assert max(per_lang) == 20 and {2, 3, 4} <= set(per_lang)
+    assert set(rset.query_languages) - set(rset.languages) == {"ha"}
+    expected = brute_force_rows(rset, q_emb, c_emb)
+    ev = evaluate(rset, q_emb, c_emb)
+    got = {(b.query_lang, b.doc_lang, qid): {m: v[i] for m, v in b.values.items()}
+           for b in ev.per_query for i, qid in enumerate(b.qids)}
+    assert got.keys() == expected.keys()
+    for key, metrics in expected.items():
+        assert got[key] == pytest.approx(metrics, abs=1e-12), key
+    # Hausa questions: every one in the multilingual pool, and cross blocks into every language, no mono
+    ha = {(b.setting, b.doc_lang): len(b.qids) for b in ev.per_query if b.query_lang == "ha"}
+    assert ha[("multi", "all")] == sum(q.lang == "ha" for q in rset.questions)
+    assert {s for s, _ in ha} == {"multi", "cross"} and {d for _, d in ha} == {"all", *rset.languages}
+    assert any(r.setting == "multi" and r.query_lang == "ha" for r in ev.rows)
 
 
 def test_per_query_file_round_trip_and_query_matrix(tmp_path):

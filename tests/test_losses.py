@@ -10,9 +10,10 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader
 
-from hybrid_sweep.losses import in_batch_infonce
+from hybrid_sweep.training.losses import in_batch_infonce
 from hybrid_sweep.model import BiEncoder, build_biencoder, length_chunks
-from hybrid_sweep.module import BiEncoderModule, cached_backward
+from hybrid_sweep.training.gradcache import cached_backward
+from hybrid_sweep.training.module import BiEncoderModule
 from hybrid_sweep.paths import CONFIG_DIR
 
 QUERIES = ["Who won?", "How many points did the Panthers defense surrender in the whole season?",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from hybrid_sweep.losses import in_batch_infonce
+from hybrid_sweep.training.losses import in_batch_infonce
 from hybrid_sweep.model import build_biencoder
 from hybrid_sweep.paths import CONFIG_DIR
 

@@ -10,7 +10,7 @@ import sys
 from hybrid_sweep.paths import PROJECT_ROOT
 
 CMD = [sys.executable, "-m", "hybrid_sweep.run", "model=tiny", "logger=none", "trainer.max_steps=30",
-       "trainer.checkpoint_every_n_steps=5", "trainer.log_every_n_steps=1", "trainer.warmup_steps=2",
+       "trainer.checkpoint_every_n_steps=5", "trainer.log_every_n_steps=1", "optimizer.warmup_steps=2",
        "batching.batch_size=4", "data.eval_articles=2", "eval.batch_size=128", "sweep_name=resume"]
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from hybrid_sweep.paths import PROJECT_ROOT
-from hybrid_sweep.study import write_study
+from hybrid_sweep.analysis.study import write_study
 
-TINY = ["model=tiny", "trainer.max_steps=2", "trainer.warmup_steps=1", "batching.batch_size=4",
+TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
         "data.eval_articles=2", "eval.batch_size=128", "logger=none"]
 
 
@@ -123,7 +123,7 @@ def test_the_mlqa_check_section_compares_strategies_on_its_own_runs(study, tmp_p
 
 
 def test_a_difference_is_called_robust_only_when_questions_and_seeds_agree():
-    from hybrid_sweep.study import robust
+    from hybrid_sweep.analysis.study import robust
 
     assert robust(0.01, 0.03, 0.02, [0.01, 0.03])
     assert robust(-0.03, -0.01, -0.02, [-0.01, -0.02, -0.03])

@@ -64,7 +64,7 @@ def test_bitext_language_selection():
 def test_bitext_enters_only_cross_batches_as_x_to_english(xquad_split, data_root):
     langs = ("en", "zh", "ar", "hi")
     pairs = load_bitext(data_root, "untrained", langs, XQUAD)
-    space = PairSpace(restrict_items(xquad_split.train_items, langs), langs, pairs)
+    space = PairSpace(restrict_items(xquad_split.train.items, langs), langs, pairs)
     sampler = build_strategy("hybrid", space, batch_size=16, seed=0, batches_per_epoch=300, bitext_fraction=0.25)
     table = sample_composition(sampler)
     bt = table[table.bitext]

@@ -16,17 +16,11 @@ import numpy as np
 from torch.utils.data import BatchSampler
 
 from hybrid_sweep.batching.pairs import PairSpace
-from hybrid_sweep.languages import XQUAD_LANGS
+from hybrid_sweep.languages import canonical_codes
+from hybrid_sweep.registry import Registry
 
-STRATEGIES: dict[str, type["BatchStrategy"]] = {}
-
-
-def register(name: str):
-    def add(cls):
-        STRATEGIES[name] = cls
-        cls.name = name
-        return cls
-    return add
+STRATEGIES: Registry[type["BatchStrategy"]] = Registry("batching")
+register = STRATEGIES.register
 
 
 class PoolExhausted(Exception):
@@ -91,15 +85,24 @@ class Draws:
         return self._bitext
 
 
+def _is_language(code: str) -> bool:
+    """Whether ``code`` names any language (langcodes knows it), trained here or not."""
+    try:
+        canonical_codes([code], "batching.lang_weights")
+    except ValueError:
+        return False
+    return True
+
+
 def language_weights(space: PairSpace, weights: str | Mapping[str, float] = "uniform",
-                     temperature: float = 0.7) -> np.ndarray:
-    """p(language): uniform, explicit ratios, or by data size with temperature (XLM-style p ∝ n^τ).
+                     size_temperature: float = 0.7) -> np.ndarray:
+    """p(language): uniform, explicit ratios, or by data size with a temperature (XLM-style p ∝ n^τ).
 
     A ratio map may name more languages than this run trains on (one map for a langs=4,7,11 sweep);
     only codes that are no language at all are errors.
     """
     if isinstance(weights, Mapping):
-        unknown = sorted(set(weights) - set(XQUAD_LANGS) - set(space.languages))
+        unknown = sorted(c for c in set(weights) - set(space.languages) if not _is_language(c))
         missing = [l for l in space.languages if l not in weights]
         if unknown or missing:
             raise ValueError(f"batching.lang_weights: unknown code(s) {unknown}, no weight for training "
@@ -108,9 +111,9 @@ def language_weights(space: PairSpace, weights: str | Mapping[str, float] = "uni
     elif weights == "uniform":
         w = np.ones(len(space.languages))
     elif weights == "size":
-        if temperature < 0:
-            raise ValueError(f"batching.temperature must be >= 0 (p ∝ n^temperature), got {temperature}")
-        w = space.language_counts() ** temperature
+        if size_temperature < 0:
+            raise ValueError(f"batching.size_temperature must be >= 0 (p ∝ n^size_temperature), got {size_temperature}")
+        w = space.language_counts() ** size_temperature
     else:
         raise ValueError(f"batching.lang_weights={weights!r}: use 'uniform', 'size' or a map language -> ratio")
     if (w < 0).any() or w.sum() <= 0:
@@ -126,7 +129,7 @@ class BatchStrategy(BatchSampler):
 
     def __init__(self, space: PairSpace, batch_size: int, seed: int = 0, rank: int = 0, world_size: int = 1,
                  batches_per_epoch: int | None = None, lang_weights: str | Mapping[str, float] = "uniform",
-                 temperature: float = 0.7, bitext_fraction: float = 0.0,
+                 size_temperature: float = 0.7, bitext_fraction: float = 0.0,
                  bitext_langs: object = "untrained",  # read by data.tatoeba.load_bitext; named in errors here
                  **options):
         if options:
@@ -140,7 +143,7 @@ class BatchStrategy(BatchSampler):
         self.space, self.batch_size, self.seed = space, batch_size, seed
         self.rank, self.world_size = rank, world_size
         self.global_batch = batch_size * world_size
-        self.weights = language_weights(space, lang_weights, temperature)
+        self.weights = language_weights(space, lang_weights, size_temperature)
         self.bitext_slots = self._bitext_slots(bitext_fraction, bitext_langs)
         self.qa_batch = (batch_size - self.bitext_slots) * world_size  # QA pairs in a batch with bitext
         self.num_batches = batches_per_epoch or max(1, len(space.items) // self.global_batch)
@@ -257,6 +260,4 @@ class BatchStrategy(BatchSampler):
 
 
 def build_strategy(name: str, space: PairSpace, **options) -> BatchStrategy:
-    if name not in STRATEGIES:
-        raise ValueError(f"batching={name!r} is unknown; choose one of {sorted(STRATEGIES)}")
-    return STRATEGIES[name](space, **options)
+    return STRATEGIES.get(name)(space, **options)

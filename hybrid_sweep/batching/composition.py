@@ -53,12 +53,21 @@ def pairs_seen(make_sampler, world_size: int, steps: int) -> pd.DataFrame:
     return (pd.concat(tables).groupby(["query_lang", "passage_lang"]).size().rename("pairs").reset_index())
 
 
+def _sides(table: pd.DataFrame) -> pd.DataFrame:
+    """(batch, lang) once for the query and once for the passage of every pair."""
+    return pd.concat([table[["batch", side]].set_axis(["batch", "lang"], axis=1)
+                      for side in ("query_lang", "passage_lang")])
+
+
+def language_counts(table: pd.DataFrame) -> pd.Series:
+    """Query plus passage sides per language, every language of the table, in code order."""
+    return _sides(table).lang.value_counts().sort_index()
+
+
 def summarize(table: pd.DataFrame) -> dict[str, float]:
     """Headline numbers: mono share of pairs and of batches, languages per batch, bitext share."""
     per_batch = table.groupby("batch")
-    sides = pd.concat([table[["batch", side]].set_axis(["batch", "lang"], axis=1)
-                       for side in ("query_lang", "passage_lang")])
-    langs = sides.groupby("batch").lang.nunique()
+    langs = _sides(table).groupby("batch").lang.nunique()
     return {
         "batches": int(table.batch.nunique()),
         "mono_pair_fraction": float(table.mono.mean()),

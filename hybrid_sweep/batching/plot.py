@@ -3,40 +3,75 @@
     python -m hybrid_sweep.batching.plot batching=hybrid langs=7 [--batches 60] [--out fig.png]
 
 Any Hydra override of the run applies (``batching.alpha=0.3``, ``group=diverse``, ...): the figure is built
-from the sampler ``run.plan`` builds, so it shows exactly what that run trains on.
+from the sampler ``training.plan.plan`` builds, so it shows exactly what that run trains on.
 """
 from __future__ import annotations
 
 import argparse
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from hybrid_sweep.batching.base import BatchStrategy
-from hybrid_sweep.batching.composition import sample_composition, summarize
-from hybrid_sweep.languages import XQUAD_LANGS
+from hybrid_sweep.batching.composition import language_counts, sample_composition, summarize
 
-# one fixed colour per language, so figures of different runs compare at a glance
-LANG_COLOURS = dict(zip(XQUAD_LANGS, ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-                                      "#e377c2", "#17becf", "#bcbd22", "#637939", "#393b79"]))
-KIND_COLOURS = {"mono": "#303030", "cross": "#d0d0d0", "bitext": "#f2c14e"}  # greys: no language uses them
+KIND_COLOURS = {"mono": "#303030", "cross": "#d0d0d0", "bitext": "#f2c14e"}
+LEGEND_LANGS = 15  # past this many languages the legend names the largest shares and counts the rest
 
 
-def _shares(table: pd.DataFrame, column: str, languages: Sequence[str]) -> pd.DataFrame:
-    counts = table.groupby(["batch", column]).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=[l for l in languages if l in counts.columns])
+def language_colours(languages: Sequence[str]) -> dict[str, tuple[float, ...]]:
+    """A colour per language that depends only on the set of languages, so figures of runs over the same
+    languages compare at a glance. Up to 20: the tab10 then tab20 hues; past that, ``turbo`` sampled evenly
+    (distinct up to its 256 entries) and dealt out with a stride, so neighbours in the stack differ in hue."""
+    langs = sorted(set(languages))
+    n = len(langs)
+    if n <= 20:
+        tab = colormaps["tab20"].colors
+        palette = (tab[::2] + tab[1::2])[:n]  # the even entries are tab10; the odd ones their light twins
+    else:
+        even = colormaps["turbo"](np.linspace(0, 1, n))
+        step = next(s for s in range(round(n * 0.382), n) if math.gcd(s, n) == 1)  # ~ golden section
+        palette = [tuple(even[i * step % n]) for i in range(n)]
+    return dict(zip(langs, palette))
+
+
+def _shares(table: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Share of each batch per language of ``column``: one column per language present, in code order."""
+    counts = table.groupby(["batch", column]).size().unstack(fill_value=0).sort_index(axis=1)
     return counts.div(counts.sum(axis=1), axis=0)
+
+
+def _legend_handles(counts: pd.Series, colours: dict) -> list[Patch]:
+    """Every language up to ``LEGEND_LANGS``; past that the largest shares and one entry for the rest
+    (the bars still draw every language)."""
+    if len(counts) <= LEGEND_LANGS:
+        return [Patch(color=colours[l], label=l) for l in counts.index]
+    top = counts.sort_values(ascending=False, kind="stable").index[: LEGEND_LANGS - 1]
+    rest = len(counts) - len(top)
+    return ([Patch(color=colours[l], label=l) for l in sorted(top)]
+            + [Patch(facecolor="none", edgecolor="#808080", label=f"other ({rest} languages)")])
+
+
+def _lang_list(languages: Sequence[str], shown: int = 12) -> str:
+    """A title-sized list: all codes when few, else the count and the first and last codes."""
+    if len(languages) <= shown:
+        return ",".join(languages)
+    return f"{len(languages)} languages ({','.join(languages[:3])},...,{languages[-1]})"
 
 
 def composition_figure(table: pd.DataFrame, title: str) -> Figure:
     """Three aligned strips over the batches: pair kinds (mono / cross / bitext), query languages and
-    passage languages, each as the share of the batch."""
-    languages = [l for l in XQUAD_LANGS if l in set(table.query_lang) | set(table.passage_lang)]
+    passage languages, each as the share of the batch. Every language present is drawn; each stack
+    segment is a ``BarContainer`` labelled with its language."""
+    counts = language_counts(table)
+    colours = language_colours(counts.index)
     n = int(table.batch.max()) + 1
     x = np.arange(n)
     fig = Figure(figsize=(min(max(9.0, 0.16 * n + 3), 20), 6.4))
@@ -49,9 +84,9 @@ def composition_figure(table: pd.DataFrame, title: str) -> Figure:
         bottom += kinds[kind].to_numpy()
     axes[0].set_ylabel("kind", fontsize=9)
     for ax, column, label in ((axes[1], "query_lang", "query"), (axes[2], "passage_lang", "passage")):
-        shares, bottom = _shares(table, column, languages), np.zeros(n)
+        shares, bottom = _shares(table, column), np.zeros(n)
         for lang in shares.columns:
-            ax.bar(x, shares[lang], bottom=bottom, width=0.9, color=LANG_COLOURS.get(lang, "#000000"))
+            ax.bar(x, shares[lang], bottom=bottom, width=0.9, color=colours[lang], label=lang)
             bottom += shares[lang].to_numpy()
         ax.set_ylabel(label, fontsize=9)
         ax.set_title(f"share of the batch by {label} language", fontsize=8, loc="left", pad=2)
@@ -63,9 +98,8 @@ def composition_figure(table: pd.DataFrame, title: str) -> Figure:
     axes[2].set_xlabel("batch")
     axes[0].set_title("share of the batch by pair kind", fontsize=8, loc="left", pad=2)
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.005, 1.15), fontsize=8, frameon=False)
-    axes[1].legend(handles=[Patch(color=LANG_COLOURS.get(l, "#000000"), label=l) for l in languages],
-                   loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False, title="language",
-                   title_fontsize=8)
+    axes[1].legend(handles=_legend_handles(counts, colours), loc="upper left", bbox_to_anchor=(1.005, 1.0),
+                   fontsize=8, frameon=False, title=f"language ({len(counts)})", title_fontsize=8)
     fig.suptitle(title, fontsize=10, x=0.02, ha="left")
     fig.subplots_adjust(left=0.06, right=0.86, top=0.87, bottom=0.08)
     return fig
@@ -78,7 +112,7 @@ def sampler_figure(sampler: BatchStrategy, n_batches: int = 60) -> Figure:
     options = f", alpha={sampler.alpha}" if hasattr(sampler, "alpha") else ""
     options += ", same_pair" if getattr(sampler, "same_pair", False) else ""
     options += f", bitext {sampler.bitext_slots}/batch" if sampler.bitext_slots else ""
-    title = (f"batching={sampler.name}{options}  |  train_langs={','.join(sampler.space.languages)}  |  "
+    title = (f"batching={sampler.name}{options}  |  train_langs={_lang_list(sampler.space.languages)}  |  "
              f"batch {sampler.batch_size}\nfirst {s['batches']} batches: {s['mono_pair_fraction']:.0%} mono pairs, "
              f"{s['languages_per_batch']:.1f} languages per batch, {s['bitext_fraction']:.0%} bitext pairs")
     return composition_figure(table, title)
@@ -88,16 +122,6 @@ def figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return buf.getvalue()
-
-
-def log_composition(logger, sampler: BatchStrategy, n_batches: int = 60, key: str = "batching/composition") -> None:
-    """Log the composition figure to a Lightning ``WandbLogger`` (nothing without a logger)."""
-    if logger is None:
-        return
-    from PIL import Image
-
-    image = Image.open(io.BytesIO(figure_png(sampler_figure(sampler, n_batches))))
-    logger.log_image(key=key, images=[image], caption=[f"batching={sampler.name}: first {n_batches} batches"])
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
@@ -111,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     from hydra import compose, initialize_config_dir
 
     from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
-    from hybrid_sweep.run import plan
+    from hybrid_sweep.training.plan import plan
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=list(args.overrides))

@@ -32,18 +32,17 @@ def bench(overrides: list[str]) -> dict:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from hybrid_sweep.data.protocols import load_protocol
+    from hybrid_sweep.data.protocols import load_data
     from hybrid_sweep.evaluation.export import write_evaluation
     from hybrid_sweep.evaluation.retrieval import (Evaluation, Pool, per_query_values, relevant_ranks, score_chunks,
                                                    summary_rows)
     from hybrid_sweep.model import build_biencoder
-    from hybrid_sweep.run import quiet_libraries
+    from hybrid_sweep.runtime import quiet_libraries
 
     quiet_libraries()
     with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["model=me5_small", "data=mlqa_to_xquad", *overrides])
-    rset = load_protocol(cfg.data.protocol, paths.data_root(cfg.paths.data_root),
-                         **OmegaConf.to_container(cfg.data, resolve=True)).eval_set
+    rset = load_data(OmegaConf.to_container(cfg.data, resolve=True), paths.data_root(cfg.paths.data_root)).eval_set
     model = build_biencoder(cfg.model)
     bs = cfg.eval.batch_size
     questions = [q.text for q in rset.questions]

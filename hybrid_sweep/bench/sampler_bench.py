@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from hybrid_sweep.batching import PairSpace, build_strategy
-from hybrid_sweep.data.protocols import load_protocol
+from hybrid_sweep.data.protocols import load_preset
 from hybrid_sweep.data.records import QAItem
 from hybrid_sweep.data.tatoeba import read_tatoeba
-from hybrid_sweep.languages import XQUAD_LANGS
 from hybrid_sweep.paths import PROJECT_ROOT
 
 CASES = [("mono", {}), ("cross", {}), ("cross", {"same_pair": True}), ("cross", {"bitext_fraction": 0.25}),
@@ -30,7 +29,8 @@ PARTIAL_LANGS = ("en", "ar", "de", "es", "hi", "vi", "zh")
 
 
 def scaled_spaces(data_root: Path, n_ids: int) -> dict[str, PairSpace]:
-    base = load_protocol("xquad_split", data_root).train_items
+    data = load_preset("xquad_split", data_root)
+    base, langs = data.train.items, data.train.languages
     rng = np.random.default_rng(0)
     parallel, partial = [], []
     for k in range(n_ids):
@@ -40,7 +40,7 @@ def scaled_spaces(data_root: Path, n_ids: int) -> dict[str, PairSpace]:
         keep = ["en", *rng.choice(PARTIAL_LANGS[1:], size=rng.integers(1, 4), replace=False)]
         partial.append(QAItem(qid, {l: item.questions[l] for l in keep}, {l: item.answers[l] for l in keep}))
     bitext = read_tatoeba(data_root / "train" / "tatoeba")
-    return {f"parallel-{len(XQUAD_LANGS)}": PairSpace(parallel, XQUAD_LANGS, bitext),
+    return {f"parallel-{len(langs)}": PairSpace(parallel, langs, bitext),
             f"mlqa-like-{len(PARTIAL_LANGS)}": PairSpace(partial, PARTIAL_LANGS, bitext)}
 
 

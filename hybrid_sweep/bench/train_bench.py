@@ -56,7 +56,7 @@ def quiet() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import pytorch_lightning  # noqa: F401  (it sets its loggers' levels on import)
 
-    from hybrid_sweep.run import quiet_libraries
+    from hybrid_sweep.runtime import quiet_libraries
 
     quiet_libraries()
     import transformers
@@ -110,14 +110,13 @@ def workload(model: str = "me5_small") -> Workload:
     from omegaconf import OmegaConf
 
     from hybrid_sweep.batching import PairSpace, build_strategy
-    from hybrid_sweep.data.protocols import load_protocol
+    from hybrid_sweep.data.protocols import load_data
 
     with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"model={model}", "data=xquad_split", "batching=hybrid"])
     cfg.model.cache_dir = str(paths.PROJECT_ROOT / ".cache" / "hybrid_sweep" / "models")
-    data = load_protocol("xquad_split", paths.data_root(cfg.paths.data_root),
-                         **OmegaConf.to_container(cfg.data, resolve=True))
-    space = PairSpace(data.train_items, data.train_languages)
+    data = load_data(OmegaConf.to_container(cfg.data, resolve=True), paths.data_root(cfg.paths.data_root))
+    space = PairSpace(data.train.items, data.train.languages)
     return Workload(cfg.model, space, build_strategy("hybrid", space, batch_size=BATCH, seed=SEED))
 
 
@@ -237,7 +236,8 @@ def ours_block(model, work: Workload, steps: int, length_bucket: int | None, pre
     """``steps`` steps of the real training stack; per-step phases, the first (setup) step dropped."""
     import pytorch_lightning as pl
 
-    from hybrid_sweep.module import BiEncoderModule, PairDataModule
+    from hybrid_sweep.training.datamodule import PairDataModule
+    from hybrid_sweep.training.module import BiEncoderModule
 
     phases = Phases(model)
     module = BiEncoderModule(model, lr=LR, warmup_steps=WARMUP, temperature=TEMPERATURE, total_steps=1000,
@@ -308,7 +308,8 @@ def first_batch_parity(work: Workload, max_length: int) -> dict:
     dropout, and with dropout from the same seed (both encode queries, then passages)."""
     import torch
 
-    from hybrid_sweep.module import BiEncoderModule, PairCollate
+    from hybrid_sweep.training.datamodule import PairCollate
+    from hybrid_sweep.training.module import BiEncoderModule
 
     ours, loop = our_model(work, max_length), st_loop(work, max_length)
     module = BiEncoderModule(ours, temperature=TEMPERATURE)
@@ -406,8 +407,8 @@ def gradcache_memory(model_name: str, pairs: int, chunk: int | None, max_length:
     quiet()
     import torch
 
-    from hybrid_sweep.losses import in_batch_infonce
-    from hybrid_sweep.module import cached_backward
+    from hybrid_sweep.training.losses import in_batch_infonce
+    from hybrid_sweep.training.gradcache import cached_backward
 
     work = workload(model_name)
     model = our_model(work, max_length)

@@ -10,7 +10,7 @@ class Question:
     qid: str  # parallel id: the same across the translations of one question
     lang: str
     text: str
-    article: str
+    article: str = ""  # the source article (LAReQA sets), for article-level splits
 
 
 @dataclass(frozen=True)
@@ -18,29 +18,43 @@ class Candidate:
     cid: str  # unique within an evaluation set, e.g. "en/03/2/1" (lang/article/paragraph/sentence)
     lang: str
     text: str
-    paragraph: str
-    article: str
+    paragraph: str = ""
+    article: str = ""
 
 
 @dataclass(frozen=True)
 class RetrievalSet:
-    """A LAReQA-style evaluation set: questions, the pooled candidates, and gold answer sentences.
+    """An evaluation set: questions, the pooled candidates of every language, and graded relevance.
 
-    ``gold[(qid, lang)]`` is the candidate id of the sentence in ``lang`` holding the answer to ``qid``;
-    a question's relevant items in the multilingual pool are its gold sentences in every language.
+    ``qrels[qid]`` maps candidate ids to a grade > 0 for the question with parallel id ``qid`` (in every
+    language it is asked in). A LAReQA set has one relevant sentence per (question, language), grade 1;
+    other sets may have several, graded, per language. ``task`` says what is retrieved (e.g. "qa",
+    "translation"), so results never present translation retrieval as QA.
     """
 
     name: str
     questions: tuple[Question, ...]
     candidates: tuple[Candidate, ...]
-    gold: dict[tuple[str, str], str] = field(hash=False)
+    qrels: dict[str, dict[str, int]] = field(hash=False)
+    task: str = "qa"
 
     @cached_property
     def languages(self) -> tuple[str, ...]:
         return tuple(sorted({c.lang for c in self.candidates}))
 
+    @cached_property
+    def query_languages(self) -> tuple[str, ...]:
+        return tuple(sorted({q.lang for q in self.questions}))
+
     def relevant(self, qid: str) -> tuple[str, ...]:
-        return tuple(self.gold[(qid, lang)] for lang in self.languages if (qid, lang) in self.gold)
+        """The relevant candidate ids of a question, in candidate-language order."""
+        lang_of = self._lang_of
+        rel = self.qrels.get(qid, {})
+        return tuple(sorted((c for c in rel if c in lang_of), key=lambda c: (lang_of[c], c)))
+
+    @cached_property
+    def _lang_of(self) -> dict[str, str]:
+        return {c.cid: c.lang for c in self.candidates}
 
 
 @dataclass(frozen=True)

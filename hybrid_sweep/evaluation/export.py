@@ -53,12 +53,12 @@ def trec_query_id(lang: str, qid: str) -> str:
 
 
 def write_trec_qrels(path: Path, rset: RetrievalSet) -> None:
-    """Every question's relevant sentences in every language (filter docids by their ``lang/`` prefix
-    to get the qrels of one language pair)."""
+    """Every question's relevant candidates in every language with their grades (filter docids by their
+    ``lang/`` prefix to get the qrels of one language pair)."""
     with Path(path).open("w") as fh:
         for q in rset.questions:
-            for cid in rset.relevant(q.qid):
-                fh.write(f"{trec_query_id(q.lang, q.qid)} 0 {cid} 1\n")
+            grades = rset.qrels.get(q.qid, {})
+            fh.writelines(f"{trec_query_id(q.lang, q.qid)} 0 {cid} {grades[cid]}\n" for cid in rset.relevant(q.qid))
 
 
 def faiss_top_k(q_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""Plots of one evaluation (matplotlib, Agg backend, no display): the language-pair mAP heatmap,
-per-language bars with languages unseen in training marked, and the language-bias histogram."""
+"""Plots of one evaluation as matplotlib ``Figure`` objects (no pyplot state, no display): the language-pair
+mAP heatmap, per-language bars with languages unseen in training marked, and the language-bias histogram.
+Sizes and fonts scale with the number of languages, up to SIB-200's ~200, within bounded figures."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -7,20 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from hybrid_sweep.evaluation.results import ResultRow
 
 UNSEEN_COLOR = "#b2182b"
 SETTING_COLORS = {"mono": "#4c72b0", "cross": "#dd8452", "multi": "#55a868"}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+CELL_TEXT_MAX = 20  # languages up to which heatmap cells carry their value; past it the text is unreadable
 
 
 def _frame(rows: Sequence[ResultRow | Mapping]) -> pd.DataFrame:
@@ -36,38 +31,51 @@ def _mark_unseen(labels, seen: set[str]) -> None:
             label.set_fontweight("bold")
 
 
-def pair_heatmap(frame: pd.DataFrame, path: Path, seen: set[str], metric: str = "map") -> Path:
-    plt = _pyplot()
+def _tick_size(slot_inches: float) -> float:
+    """A font size (points) that fits a tick label into a slot of that many inches, within 3..8."""
+    return float(np.clip(0.8 * 72 * slot_inches, 3, 8))
+
+
+def _seen_note(seen: set[str], shown: int = 12) -> str:
+    return ", ".join(sorted(seen)) if len(seen) <= shown else f"{len(seen)} languages"
+
+
+def pair_heatmap(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> Figure:
+    """Query x candidate language ``metric``. Colours span the data's own min..max (stated on the colourbar),
+    since trained models sit in a narrow band that a 0-based scale paints in one colour."""
     pairs = frame[frame.setting.isin(["mono", "cross"]) & (frame.query_lang != "all") & (frame.metric == metric)]
     grid = pairs.pivot(index="query_lang", columns="doc_lang", values="value")
     langs = sorted(set(grid.index) | set(grid.columns))
-    grid = grid.reindex(index=langs, columns=langs)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.62 * len(langs), 0.8 + 0.55 * len(langs)))
-    im = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", vmin=0.0, vmax=max(1e-9, np.nanmax(grid.to_numpy())))
-    for (i, j), v in np.ndenumerate(grid.to_numpy(dtype=float)):
-        if not np.isnan(v):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if v < 0.6 * np.nanmax(grid.to_numpy()) else "black",
-                    fontweight="bold" if i == j else "normal")
-    ax.set_xticks(range(len(langs)), langs)
-    ax.set_yticks(range(len(langs)), langs)
+    values = grid.reindex(index=langs, columns=langs).to_numpy(dtype=float)
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    n = len(langs)
+    cell = 0.62 if n <= CELL_TEXT_MAX else 0.12
+    height = min(1.2 + cell * n, 18.0)
+    fig = Figure(figsize=(min(2.0 + cell * n, 20.0), height))
+    ax = fig.subplots()
+    im = ax.imshow(values, cmap="viridis", vmin=lo, vmax=hi)
+    if n <= CELL_TEXT_MAX:
+        for (i, j), v in np.ndenumerate(values):
+            if not np.isnan(v):
+                dark = (v - lo) < 0.6 * (hi - lo)  # viridis is dark at the low end
+                ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7, color="white" if dark else "black",
+                        fontweight="bold" if i == j else "normal")
+    size = _tick_size((height - 1.2) / n)
+    ax.set_xticks(range(n), langs, fontsize=size, rotation=0 if n <= CELL_TEXT_MAX else 90)
+    ax.set_yticks(range(n), langs, fontsize=size)
     _mark_unseen(ax.get_xticklabels() + ax.get_yticklabels(), seen)
     ax.set_xlabel("candidate (document) language")
     ax.set_ylabel("query language")
     note = "  (red: unseen in training)" if seen and set(langs) - seen else ""
     ax.set_title(f"{metric} per language pair; diagonal = mono{note}", fontsize=9)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    bar.set_label(f"{metric}, colours span the data: {lo:.3f} to {hi:.3f}", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def language_bars(frame: pd.DataFrame, path: Path, seen: set[str], metric: str = "map") -> Path:
+def language_bars(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> Figure:
     """Per query language: mono, cross (mean over the other candidate languages) and multi ``metric``."""
-    plt = _pyplot()
-    from matplotlib.patches import Patch
-
     m = frame[(frame.metric == metric) & (frame.query_lang != "all")]
     langs = sorted(m.query_lang.unique())
     values = {
@@ -75,8 +83,11 @@ def language_bars(frame: pd.DataFrame, path: Path, seen: set[str], metric: str =
         "cross": m[m.setting == "cross"].groupby("query_lang").value.mean(),
         "multi": m[m.setting == "multi"].set_index("query_lang").value,
     }
-    fig, ax = plt.subplots(figsize=(1.5 + 0.75 * len(langs), 3.8))
-    x = np.arange(len(langs))
+    n = len(langs)
+    width = min(1.5 + 0.75 * n, 9.0 + 0.12 * n, 26.0)
+    fig = Figure(figsize=(width, 3.8))
+    ax = fig.subplots()
+    x = np.arange(n)
     for k, (setting, series) in enumerate(values.items()):
         heights = series.reindex(langs).to_numpy(dtype=float)
         bars = ax.bar(x + (k - 1) * 0.27, heights, 0.27, color=SETTING_COLORS[setting])
@@ -84,7 +95,8 @@ def language_bars(frame: pd.DataFrame, path: Path, seen: set[str], metric: str =
             if seen and lang not in seen:
                 bar.set_hatch("///")
                 bar.set_edgecolor(UNSEEN_COLOR)
-    ax.set_xticks(x, langs)
+                bar.set_linewidth(min(1.0, CELL_TEXT_MAX / n))  # thin bars: a full edge would hide the colour
+    ax.set_xticks(x, langs, fontsize=_tick_size(0.85 * width / n), rotation=0 if n <= CELL_TEXT_MAX else 90)
     _mark_unseen(ax.get_xticklabels(), seen)
     ax.set_ylabel(metric)
     ax.set_xlabel("query language")
@@ -93,20 +105,18 @@ def language_bars(frame: pd.DataFrame, path: Path, seen: set[str], metric: str =
     title = f"{metric} per query language"
     if seen and set(langs) - seen:
         handles.append(Patch(facecolor="white", edgecolor=UNSEEN_COLOR, hatch="///", label="unseen in training"))
-        title += f" (seen: {', '.join(sorted(seen))})"
+        title += f" (seen: {_seen_note(seen)})"
     ax.legend(handles=handles, ncols=len(handles), fontsize=8, loc="upper left")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def bias_histogram(per_query: pd.DataFrame, path: Path, seen: set[str]) -> Path:
+def bias_histogram(per_query: pd.DataFrame, seen: set[str]) -> Figure:
     """Distribution over queries of the multilingual rank gap between a question's parallel answers."""
-    plt = _pyplot()
     bias = per_query[(per_query.setting == "multi") & (per_query.metric == "lang_bias")]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.subplots()
     bins = np.linspace(0, max(float(bias.value.max()), 1e-6), 41)
     groups = {"all queries": bias.value}
     if seen and set(bias.query_lang) - seen:
@@ -122,9 +132,7 @@ def bias_histogram(per_query: pd.DataFrame, path: Path, seen: set[str]) -> Path:
     ax.set_title(f"language bias over {len(bias)} queries (multilingual pool; lower is better)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def save_plots(rows: Sequence[ResultRow | Mapping], per_query: pd.DataFrame | None, out_dir: Path,
@@ -136,8 +144,11 @@ def save_plots(rows: Sequence[ResultRow | Mapping], per_query: pd.DataFrame | No
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frame, seen = _frame(rows), set(seen_langs)
-    paths = [pair_heatmap(frame, out_dir / f"{prefix}map_heatmap.png", seen),
-             language_bars(frame, out_dir / f"{prefix}map_by_language.png", seen)]
+    figures = {"map_heatmap": pair_heatmap(frame, seen), "map_by_language": language_bars(frame, seen)}
     if per_query is not None:
-        paths.append(bias_histogram(per_query, out_dir / f"{prefix}lang_bias_hist.png", seen))
+        figures["lang_bias_hist"] = bias_histogram(per_query, seen)
+    paths = []
+    for name, fig in figures.items():
+        paths.append(out_dir / f"{prefix}{name}.png")
+        fig.savefig(paths[-1], dpi=120)
     return paths

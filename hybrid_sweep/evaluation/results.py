@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: every row names its evaluation set (``eval_set``); 1 is read as one set
 
 
 @dataclass(frozen=True)
@@ -31,26 +31,30 @@ def headline(rows: Iterable[ResultRow]) -> dict[str, float]:
             if r.query_lang == "all" and r.metric in HEADLINE_METRICS}
 
 
-def stage_rows(rows: Iterable[dict], stage: str) -> list[ResultRow]:
-    """The ``ResultRow``s of one stage from rows read back by :func:`read_results`."""
+def stage_rows(rows: Iterable[dict], stage: str, eval_set: str | None = None) -> list[ResultRow]:
+    """The ``ResultRow``s of one stage (and evaluation set) from rows read back by :func:`read_results`."""
     names = [f.name for f in fields(ResultRow)]
-    return [ResultRow(**{n: r.get(n) for n in names}) for r in rows if r["stage"] == stage]
+    return [ResultRow(**{n: r.get(n) for n in names}) for r in rows
+            if r["stage"] == stage and (eval_set is None or r.get("eval_set", r.get("eval_data")) == eval_set)]
 
 
-def write_results(path: Path, rows_by_stage: dict[str, list[ResultRow]], run: dict) -> None:
-    """Atomically write ``results.json``: one row per (stage, setting, langs, metric), run keys on every row."""
-    rows = [{"schema": SCHEMA_VERSION, "stage": stage, **asdict(r), **run}
-            for stage, stage_rows in rows_by_stage.items() for r in stage_rows]
+def write_results(path: Path, rows_by_stage: dict[tuple[str, str], list[ResultRow]], run: dict) -> None:
+    """Atomically write ``results.json``: one row per (stage, evaluation set, setting, langs, metric), run keys
+    on every row. ``rows_by_stage`` is keyed by (stage, evaluation set name)."""
+    rows = [{"schema": SCHEMA_VERSION, "stage": stage, "eval_set": eval_set, **asdict(r), **run}
+            for (stage, eval_set), stage_rows in rows_by_stage.items() for r in stage_rows]
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "run": run, "rows": rows}, separators=(",", ":")))
     os.replace(tmp, path)
 
 
 def read_results(path: Path) -> list[dict]:
+    """Rows of a results file; schema-1 rows (one evaluation set per job) have no ``eval_set``: their set is ``eval_data``."""
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"unreadable results file {path}: {exc}") from exc
-    if doc.get("schema") != SCHEMA_VERSION:
-        raise ValueError(f"{path} has results schema {doc.get('schema')!r}; this version reads schema {SCHEMA_VERSION}")
+    schema = doc.get("schema")
+    if schema not in (1, SCHEMA_VERSION):
+        raise ValueError(f"{path} has results schema {schema!r}; this version reads schemas 1 and {SCHEMA_VERSION}")
     return doc["rows"]

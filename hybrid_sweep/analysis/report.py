@@ -1,6 +1,6 @@
 """A sweep's markdown report in ``experiments/<sweep>/``, rebuilt from committed results files.
 
-``python -m hybrid_sweep.report <sweep_name>`` first copies each finished job's small files
+``python -m hybrid_sweep.analysis.report <sweep_name>`` first copies each finished job's small files
 (``results.json``, ``config.yaml``) from ``outputs/<sweep>/`` into ``experiments/<sweep>/runs/`` (never
 checkpoints or weights), then aggregates what is committed there, so a fresh clone rebuilds the same report.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybrid_sweep.aggregate import aggregate, collect, missing_jobs
+from hybrid_sweep.analysis.aggregate import aggregate, collect, headline_set, missing_jobs
 from hybrid_sweep.paths import PROJECT_ROOT
 
 KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet", "pairs_seen.csv", "run.log")
@@ -48,7 +48,7 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
     """Hybrid against every other strategy at the same language count and seed (per-query files)."""
-    from hybrid_sweep.compare import compare_jobs
+    from hybrid_sweep.analysis.compare import compare_jobs
 
     jobs = df.drop_duplicates("job").set_index("job")
     lines = []
@@ -69,7 +69,7 @@ def load_sweep(sweep: str, outputs: Path, experiments: Path) -> tuple[pd.DataFra
     runs_dir = experiments / sweep / "runs"
     if (outputs / sweep).exists():
         sync_runs(outputs / sweep, runs_dir)
-    df = collect([runs_dir])[0] if runs_dir.exists() else pd.DataFrame()
+    df = headline_set(collect([runs_dir])[0]) if runs_dir.exists() else pd.DataFrame()
     return df, missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
 
 

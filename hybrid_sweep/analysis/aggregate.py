@@ -1,6 +1,6 @@
 """Results files of one or more sweeps -> one pandas DataFrame -> tables and plots (never reads W&B).
 
-``python -m hybrid_sweep.aggregate outputs/<sweep> [more dirs]`` prints the headline table (mean ± std
+``python -m hybrid_sweep.analysis.aggregate outputs/<sweep> [more dirs]`` prints the headline table (mean ± std
 over seeds, n), reports jobs of the sweep that have no results, and writes ``aggregate.csv`` (every row),
 ``summary.csv`` (per configuration and setting: mean, std, n, 95% CI), ``scaling.png`` and the typology
 analysis (``distance_correlation.csv``, ``distance_scatter.png``: cross-lingual mAP per pair vs URIEL
@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from hybrid_sweep.evaluation.results import read_results
-from hybrid_sweep.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
+from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 
 SETTINGS = ["mono", "cross", "multi"]
 RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group", "langs"]
@@ -38,6 +38,20 @@ def collect(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, 
             except ValueError as exc:
                 broken.append((path, str(exc)))
     return pd.DataFrame(rows), broken
+
+
+def headline_set(df: pd.DataFrame) -> pd.DataFrame:
+    """Each job's rows of its first (headline) evaluation set; schema-1 rows have no ``eval_set``: one set."""
+    if "eval_set" not in df:
+        return df
+    return df[df.eval_set.isna() | (df.eval_set == df.eval_data)]
+
+
+def per_set(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rows per evaluation set, each relabelled as its own headline set (for a summary of every set)."""
+    if "eval_set" not in df:
+        return {}
+    return {name: rows.assign(eval_data=name) for name, rows in df.dropna(subset=["eval_set"]).groupby("eval_set")}
 
 
 def varying_axes(head: pd.DataFrame) -> list[str]:
@@ -173,8 +187,13 @@ def aggregate(dirs: list[str | Path], out_dir: str | Path | None = None) -> pd.D
         raise FileNotFoundError(f"no results.json under {', '.join(map(str, dirs))}")
     out_dir = Path(out_dir or dirs[0])
     out_dir.mkdir(parents=True, exist_ok=True)
-    summary = seed_summary(df)
     df.to_csv(out_dir / "aggregate.csv", index=False)
+    sets = per_set(df)
+    if len(sets) > 1:  # a summary for every evaluation set; the table and plots are the headline set's
+        for name, rows in sets.items():
+            seed_summary(rows).to_csv(out_dir / f"summary.{name}.csv", index=False)
+    df = headline_set(df)
+    summary = seed_summary(df)
     summary.to_csv(out_dir / "summary.csv", index=False)
     plot_scaling(summary, out_dir / "scaling.png")
     pairs = pair_distances(df)

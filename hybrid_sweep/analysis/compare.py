@@ -1,6 +1,6 @@
 """Paired comparison of two finished jobs on the same evaluation queries, from their per-query files.
 
-``python -m hybrid_sweep.compare JOB_A JOB_B [--setting multi] [--metric map] [--stage trained]`` prints
+``python -m hybrid_sweep.analysis.compare JOB_A JOB_B [--setting multi] [--metric map] [--stage trained]`` prints
 ``A - B`` (macro over languages / pairs, as the headline numbers), its paired-bootstrap 95% CI and a
 sign-flip randomisation p-value; units are parallel question ids.
 """

@@ -1,6 +1,6 @@
 """The research question across sweeps: how the number and kind of training languages change hybrid batch training.
 
-``python -m hybrid_sweep.study`` (``make report``) copies the finished jobs of the ``lang_scaling``,
+``python -m hybrid_sweep.analysis.study`` (``make report``) copies the finished jobs of the ``lang_scaling``,
 ``typology``, ``alpha`` and ``mlqa_check`` sweeps from ``outputs/`` into ``experiments/<sweep>/runs/``, then
 rebuilds ``experiments/lang_scaling/`` from what is committed there: CSVs, plots and ``report.md``. The
 hand-written answer (``answer.md``) is embedded at the top, so regenerating never loses it.
@@ -20,16 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.aggregate import SETTINGS, aggregate
+from hybrid_sweep.analysis.aggregate import SETTINGS, aggregate
+from hybrid_sweep.analysis.report import load_sweep, markdown_table
+from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
-from hybrid_sweep.evaluation.plots import _pyplot
 from hybrid_sweep.evaluation.uncertainty import macro_mean
+from hybrid_sweep.languages import mean_pairwise_distance
 from hybrid_sweep.paths import PROJECT_ROOT
-from hybrid_sweep.report import load_sweep, markdown_table
-from hybrid_sweep.typology import mean_pairwise_distance
-from hybrid_sweep.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 
 MAIN, TYPOLOGY, ALPHA, MLQA = "lang_scaling", "typology", "alpha", "mlqa_check"
 STRATEGIES = ["mono", "cross", "hybrid"]
@@ -283,10 +283,10 @@ def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
 def plot_seen_unseen(table: pd.DataFrame, path: Path) -> Path:
     """Gain over zero-shot vs number of training languages: one panel per setting, a colour per strategy,
     a line style per seen status."""
-    plt = _pyplot()
     styles = {"seen": "-", "both": "-", "one": "--", "unseen": ":", "neither": ":"}
     colours = dict(zip(STRATEGIES, ("tab:blue", "tab:orange", "tab:green")))
-    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(4.4 * len(SETTINGS), 3.8))
+    fig = Figure(figsize=(4.4 * len(SETTINGS), 3.8))
+    axes = fig.subplots(1, len(SETTINGS))
     for ax, setting in zip(axes, SETTINGS):
         part = table[table.setting == setting]
         for (batching, status), g in part.groupby(["batching", "status"]):
@@ -303,14 +303,12 @@ def plot_seen_unseen(table: pd.DataFrame, path: Path) -> Path:
     axes[0].set_ylabel("trained − zero-shot mAP (± std over seeds)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
 def plot_pair_heatmaps(gains: pd.DataFrame, path: Path) -> Path:
     """Cross-lingual mAP per pair for hybrid at the most languages, and three differences: the gain from the
     fewest to the most languages, and hybrid minus mono / cross at the most languages (seed means)."""
-    plt = _pyplot()
     lo, hi = gains.langs.min(), gains.langs.max()
 
     def grid(batching: str, langs: int) -> pd.DataFrame:
@@ -325,7 +323,8 @@ def plot_pair_heatmaps(gains: pd.DataFrame, path: Path) -> Path:
     panels = [p for p in panels if np.isfinite(p[1].to_numpy(dtype=float)).any()]  # a grid still running
     if not panels:
         return path
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.4))
+    fig = Figure(figsize=(4.6 * len(panels), 4.4))
+    axes = fig.subplots(1, len(panels))
     for ax, (title, values, cmap) in zip(np.atleast_1d(axes), panels):
         m = values.to_numpy(dtype=float)
         span = np.nanmax(np.abs(m)) if cmap == "RdBu" else None
@@ -338,7 +337,6 @@ def plot_pair_heatmaps(gains: pd.DataFrame, path: Path) -> Path:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 
@@ -448,7 +446,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              f"- Every job trains {int(first.steps)} steps x {int(first.batch_size)} pairs = {int(first.pairs_seen)} "
              "pairs, whatever the number of languages (table below), then evaluates all 11 languages on "
              f"{questions:,} held-out questions.",
-             "- Training languages follow the nested order of `hybrid_sweep/languages.py` (2 ⊂ 4 ⊂ 7 ⊂ 11): "
+             "- Training languages follow the nested order of `hybrid_sweep/languages/selection.py` (2 ⊂ 4 ⊂ 7 ⊂ 11): "
              + "; ".join(f"{n}: {t}" for n, t in jobs.drop_duplicates("langs").sort_values("langs")
                          [["langs", "train_langs"]].itertuples(index=False)) + ".",
              f"- Cost per job on this 2-core CPU: training {jobs.train_seconds.mean():.0f} s on average; "

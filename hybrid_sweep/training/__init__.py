@@ -1,0 +1,1 @@
+"""Training room: the plan (data, languages, sampler), the LightningModule and DataModule, losses, GradCache."""

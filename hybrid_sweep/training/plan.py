@@ -1,0 +1,63 @@
+"""Everything a job decides before any model loads: data, training languages, pairs, this rank's sampler.
+
+Config errors (unknown codes, a language count the data cannot fill, leaking data, a batch the data
+cannot fill) surface here in seconds.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from omegaconf import DictConfig, OmegaConf
+
+from hybrid_sweep import paths
+from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
+from hybrid_sweep.data.protocols import DataPlan, load_data, restrict_items
+from hybrid_sweep.data.tatoeba import load_bitext
+from hybrid_sweep.languages import canonical_codes, choose_train_languages
+
+
+@dataclass(frozen=True)
+class Plan:
+    data: DataPlan
+    train_langs: tuple[str, ...]
+    space: PairSpace
+    sampler: BatchStrategy
+    make_sampler: Callable[..., BatchStrategy]  # (rank=, world_size=) -> that rank's sampler, for DDP
+
+
+def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
+    root = paths.data_root(cfg.paths.data_root)
+    data = load_data(OmegaConf.to_container(cfg.data, resolve=True), root)
+    train_langs = choose_train_languages(
+        cfg.langs, data.train.languages,
+        canonical_codes(list(cfg.train_langs), "train_langs") if cfg.train_langs else None,
+        cfg.group, canonical_codes([cfg.anchor], "anchor")[0] if cfg.anchor else None)
+    options = {k: v for k, v in OmegaConf.to_container(cfg.batching, resolve=True).items() if k != "name"}
+    bitext = (load_bitext(root, options.get("bitext_langs", "untrained"), train_langs, data.eval_languages)
+              if options.get("bitext_fraction", 0) > 0 else ())
+    space = PairSpace(restrict_items(data.train.items, train_langs), train_langs, bitext)
+    make_sampler = partial(build_strategy, cfg.batching.name, space, seed=cfg.seed, **options)
+    return Plan(data, train_langs, space, make_sampler(rank=rank, world_size=world_size), make_sampler)
+
+
+def world_size(trainer_cfg) -> int:
+    devices = trainer_cfg.devices
+    return len(devices) if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices) else int(devices)
+
+
+def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
+    """The metadata on every result row: what aggregation groups and pivots by."""
+    evals = list(plan_.data.evals)
+    return {
+        "sweep": cfg.sweep_name, "job": job, "model": cfg.model.label,
+        "data": f"{plan_.data.train.name}->{'+'.join(evals)}", "train_data": plan_.data.train.name,
+        "eval_data": evals[0], "langs": len(plan_.train_langs),
+        "train_langs": ",".join(plan_.train_langs), "group": "explicit" if cfg.train_langs else cfg.group,
+        "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "same_pair": cfg.batching.get("same_pair"),
+        "lang_weights": str(cfg.batching.get("lang_weights")), "bitext_fraction": cfg.batching.get("bitext_fraction", 0.0),
+        "bitext_langs": ",".join(sorted({b.lang for b in plan_.space.bitext})), "seed": cfg.seed,
+        "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
+        "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size * world_size(cfg.trainer),
+    }
