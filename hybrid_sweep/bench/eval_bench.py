@@ -42,7 +42,7 @@ def bench(overrides: list[str]) -> dict:
     quiet_libraries()
     with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=["model=me5_small", "data=mlqa_to_xquad", *overrides])
-    rset = load_data(OmegaConf.to_container(cfg.data, resolve=True), paths.data_root(cfg.paths.data_root)).eval_set
+    rset = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), paths.data_root(cfg.paths.data_root)).eval_set
     model = build_biencoder(cfg.model)
     bs = cfg.eval.batch_size
     questions = [q.text for q in rset.questions]

@@ -115,7 +115,7 @@ def workload(model: str = "me5_small") -> Workload:
     with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"model={model}", "data=xquad_split", "batching=hybrid"])
     cfg.model.cache_dir = str(paths.PROJECT_ROOT / ".cache" / "hybrid_sweep" / "models")
-    data = load_data(OmegaConf.to_container(cfg.data, resolve=True), paths.data_root(cfg.paths.data_root))
+    data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), paths.data_root(cfg.paths.data_root))
     space = PairSpace(data.train.items, data.train.languages)
     return Workload(cfg.model, space, build_strategy("hybrid", space, batch_size=BATCH, seed=SEED))
 

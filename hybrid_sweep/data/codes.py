@@ -32,3 +32,10 @@ def language_codes(labels: Iterable[str], where: str) -> dict[str, str]:
 
         canonical_codes(unknown, where)  # raises the registry's error, with the closest known codes
     return out
+
+
+def config_languages(values, key: str) -> tuple[str, ...] | None:
+    """A config's language list (``data.eval.<name>.languages``) as canonical codes; None when unset."""
+    from hybrid_sweep.languages import canonical_codes
+
+    return tuple(canonical_codes(list(values), key)) if values else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid_sweep.data.catalog import DatasetMeta, dataset
-from hybrid_sweep.data.codes import language_codes
+from hybrid_sweep.data.codes import config_languages, language_codes
 from hybrid_sweep.data.lareqa import LareqaLanguage, read_folder
 from hybrid_sweep.data.records import QAItem
 from hybrid_sweep.data.split import article_split
@@ -79,7 +79,7 @@ def load_corpus(cfg: Mapping, data_root: Path, split: Mapping) -> TrainCorpus:
 @CORPUS_FORMATS.register("lareqa")
 def lareqa_corpus(cfg: Mapping, data_root: Path, split: Mapping) -> TrainCorpus:
     meta, folder = describe(cfg, data_root, "data.train", "lareqa")
-    files = read_folder(folder, tuple(cfg["languages"]) if cfg.get("languages") else None)
+    files = read_folder(folder, config_languages(cfg.get("languages"), "data.train.languages"), "data.train.languages")
     take = cfg.get("articles", "all")
     info = {"train_data": meta.name}
     articles = None

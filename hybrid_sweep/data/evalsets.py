@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid_sweep.data.catalog import DatasetMeta
-from hybrid_sweep.data.codes import language_codes, language_of
+from hybrid_sweep.data.codes import config_languages, language_codes, language_of
 from hybrid_sweep.data.corpora import describe
 from hybrid_sweep.data.lareqa import read_folder
 from hybrid_sweep.data.records import Candidate, Question, RetrievalSet
@@ -44,17 +44,11 @@ def load_eval_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> E
     return EVAL_FORMATS.get(fmt)(name, cfg, Path(data_root), split)
 
 
-def _languages(cfg: Mapping, key: str) -> tuple[str, ...] | None:
-    from hybrid_sweep.languages import canonical_codes
-
-    return tuple(canonical_codes(list(cfg["languages"]), f"{key}.languages")) if cfg.get("languages") else None
-
-
 @EVAL_FORMATS.register("lareqa")
 def lareqa_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
     key = f"data.eval.{name}"
     meta, folder = describe(cfg, data_root, key, "lareqa")
-    files = read_folder(folder, _languages(cfg, key))
+    files = read_folder(folder, config_languages(cfg.get("languages"), f"{key}.languages"), f"{key}.languages")
     take = cfg.get("articles", "all")
     info = {"eval_data": meta.name}
     if take == "held_out":
@@ -117,8 +111,8 @@ def parallel_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> Ev
     lang_of = {c: language_of(mapping.get(c) or c, f"the columns of {path}") for c in header
                if not c.startswith("Unnamed")}
     have = sorted(set(lang_of.values()))
-    query_langs, doc_langs = _languages({"languages": cfg.get("queries")}, f"{key}.queries"), \
-        _languages({"languages": cfg.get("documents")}, f"{key}.documents")
+    query_langs = config_languages(cfg.get("queries"), f"{key}.queries")
+    doc_langs = config_languages(cfg.get("documents"), f"{key}.documents")
     if not query_langs or not doc_langs:
         raise ValueError(f"{key} needs queries=[...] and documents=[...] (languages of {path}: {have})")
     missing = sorted(set(query_langs + doc_langs) - set(have))

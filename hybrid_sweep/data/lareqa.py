@@ -82,11 +82,11 @@ def discover_languages(folder: Path) -> dict[str, Path]:
     return dict(zip(codes, files))
 
 
-def read_folder(folder: Path, langs: tuple[str, ...] | None = None) -> dict[str, LareqaLanguage]:
-    """Parse the chosen (default: every) language of a LAReQA folder."""
+def read_folder(folder: Path, langs: tuple[str, ...] | None = None, key: str = "languages") -> dict[str, LareqaLanguage]:
+    """Parse the chosen (default: every) language of a LAReQA folder; ``key`` names the setting that chose them."""
     found = discover_languages(Path(folder))
     chosen = tuple(found) if langs is None else langs
     missing = [l for l in chosen if l not in found]
     if missing:
-        raise ValueError(f"{folder} has no file for language(s) {missing}; it has {list(found)}")
+        raise ValueError(f"{key}: {folder} has no file for language(s) {missing}; it has {list(found)}")
     return {lang: read_lareqa_file(found[lang], lang) for lang in chosen}

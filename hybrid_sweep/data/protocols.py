@@ -84,7 +84,7 @@ def load_preset(preset: str, data_root: Path, **options) -> DataPlan:
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"data={preset}", *(f"data.{k}={v}" for k, v in options.items())])
-    return load_data(OmegaConf.to_container(cfg.data, resolve=True), data_root)
+    return load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), data_root)
 
 
 def restrict_items(items: Sequence[QAItem], languages: Sequence[str]) -> tuple[QAItem, ...]:
