@@ -17,6 +17,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, headline, write_evaluation, write_results
+from hybrid_sweep.evaluation.export import EXTRA_EVAL_DIR
+from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
 
 log = logging.getLogger("hybrid_sweep")
 # the shared config puts runs into training job folders; a results.json there would make run.py skip the job
@@ -40,11 +42,13 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     keys = {"sweep": "evaluate", "job": output_dir.name, "model": cfg.model.label,
             "data": f"{data.train.name}->{'+'.join(data.evals)}", "train_data": data.train.name,
             "eval_data": next(iter(data.evals)), **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
-    rows, summary = {}, {}
+    lengths = eval_lengths(model, cfg.eval.max_length)
+    rows, summary, set_info = {}, {}, {}
     for i, (name, ev) in enumerate(data.evals.items()):
         rset = ev.rset
         started = time.perf_counter()
-        q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache)
+        set_info[name] = length_report(model, rset, lengths)
+        q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache, lengths)
         encoded = time.perf_counter()
         result = evaluate(rset, q_emb, c_emb)
         scored = time.perf_counter()
@@ -52,7 +56,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
         keys.update({f"{prefix}n_questions": len(rset.questions), f"{prefix}n_candidates": len(rset.candidates),
                      f"{prefix}encode_seconds": round(encoded - started, 1),
                      f"{prefix}score_seconds": round(scored - encoded, 2)})
-        folder = output_dir if i == 0 else output_dir / "eval" / name
+        folder = output_dir if i == 0 else output_dir / EXTRA_EVAL_DIR / name
         pngs = write_evaluation(folder, rset, {"zero_shot": result}, seen_langs=seen, trec_depth=cfg.eval.trec_depth)
         rows[("zero_shot", name)] = list(result.rows)
         numbers = headline(result.rows)
@@ -61,7 +65,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
                  cfg.model.label, name, len(rset.questions), len(rset.candidates), encoded - started,
                  scored - encoded, " ".join(f"{k}={v:.4f}" for k, v in numbers.items()), folder)
         log.info("plots: %s", ", ".join(p.name for p in pngs))
-    write_results(output_dir / "results.json", rows, keys)  # last: marks the job done
+    write_results(output_dir / "results.json", rows, keys, set_info)  # last: marks the job done
     return {**keys, **summary}
 
 

@@ -18,25 +18,34 @@ from omegaconf import DictConfig, OmegaConf
 from hybrid_sweep import paths
 from hybrid_sweep.batching import pairs_seen
 from hybrid_sweep.evaluation import encode, evaluate, headline, read_results, stage_rows, write_evaluation, write_results
+from hybrid_sweep.evaluation.export import EXTRA_EVAL_DIR
+from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
+from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
 from hybrid_sweep.runtime import quiet_libraries
 from hybrid_sweep.training.plan import Plan, plan, run_keys, world_size
 
 log = logging.getLogger("hybrid_sweep")
 RESULTS_FILE = "results.json"
 PAIRS_SEEN_FILE = "pairs_seen.csv"  # training pairs per (query_lang, passage_lang)
-EXTRA_EVAL_DIR = "eval"  # per-query files and plots of the evaluation sets after the first: eval/<set>/
 
 
-def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str) -> dict:
-    """Encode once and evaluate every setting of every evaluation set. The untrained model's embeddings are
-    cached by model state, so the jobs of a sweep after the first only re-score (seconds) for their zero-shot row."""
+def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str, timings: dict) -> dict:
+    """Encode once and evaluate every setting of every evaluation set, adding encode and score seconds to
+    ``timings``. The untrained model's embeddings are cached by model state, so the jobs of a sweep after
+    the first only re-score (seconds) for their zero-shot row."""
     cache = cfg.eval.embedding_cache if stage == "zero_shot" else None
     out = {}
     for name, ev in plan_.data.evals.items():
         rset = ev.rset
         log.info("%s: evaluating on %s (%d questions, %d candidates)", stage, name, len(rset.questions),
                  len(rset.candidates))
-        out[name] = evaluate(rset, *encode(model, rset, cfg.eval.batch_size, cache))
+        started = time.perf_counter()
+        embeddings = encode(model, rset, cfg.eval.batch_size, cache, cfg.eval.max_length)
+        encoded = time.perf_counter()
+        out[name] = evaluate(rset, *embeddings)
+        timings[f"{stage}_encode_seconds"] = round(timings.get(f"{stage}_encode_seconds", 0) + encoded - started, 1)
+        timings[f"{stage}_score_seconds"] = round(timings.get(f"{stage}_score_seconds", 0)
+                                                  + time.perf_counter() - encoded, 1)
     return out
 
 
@@ -71,14 +80,19 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_biencoder(cfg.model)
-    evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot")} if cfg.eval.zero_shot else {}
+    base_hash = weights_hash(model.encoder.state_dict()) if cfg.model.get("save", False) else None
+    lengths = eval_lengths(model, cfg.eval.max_length)
+    set_info = {name: length_report(model, ev.rset, lengths) for name, ev in plan_.data.evals.items()}
+    timings: dict[str, float] = {}
+    evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
     logger = make_logger(cfg.logger, output_dir, keys, resolved)
     try:
         log_composition(logger, plan_.sampler)
         started = time.perf_counter()
         fit(cfg, model, plan_, output_dir, logger)
         keys["train_seconds"] = round(time.perf_counter() - started, 1)
-        evals["trained"] = evaluate_stage(cfg, model, plan_, "trained")
+        evals["trained"] = evaluate_stage(cfg, model, plan_, "trained", timings)
+        keys.update(timings)
         rows = {(stage, name): list(ev.rows) for stage, by_set in evals.items() for name, ev in by_set.items()}
         summary = headline(rows[("trained", keys["eval_data"])])
         pngs = []
@@ -90,10 +104,15 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
         log_evaluation(logger, pngs, rows[("trained", keys["eval_data"])])
     finally:
         finish(logger)
+    if base_hash is not None:  # before results.json, which marks the job finished
+        saved = save_trained(model, OmegaConf.to_container(cfg.model, resolve=True), base_hash, output_dir / MODEL_DIR)
+        keys["model_saved_mb"] = round(sum(p.stat().st_size for p in saved.iterdir()) / 2**20, 1)
     write_results(results_path, rows, {**keys, **{f"data_{k}": v for k, v in plan_.data.info.items()
-                                                  if not isinstance(v, list)}})
+                                                  if not isinstance(v, list)}}, set_info)
     shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
-    log.info("job %s done in %.0fs: %s", keys["job"], keys["train_seconds"],
+    log.info("job %s done: train %.0fs, encode %.0fs, score %.0fs: %s", keys["job"], keys["train_seconds"],
+             sum(v for k, v in timings.items() if k.endswith("encode_seconds")),
+             sum(v for k, v in timings.items() if k.endswith("score_seconds")),
              " ".join(f"{k}={v:.3f}" for k, v in summary.items()))
     return {**keys, **summary}
 

@@ -2,7 +2,8 @@
 checkpoint on the same texts (plots, new metrics, a second command) costs a file read, not an encode.
 
 The key is a hash of everything that shapes an embedding: every tensor of the model state, the
-tokenizer, pooling, prefixes and max_length, plus the role and the texts themselves. A changed weight
+tokenizer, pooling, prefixes and training max_length, plus the role, the evaluation length and the texts
+themselves. A changed weight
 or text therefore never reads a stale file.
 """
 from __future__ import annotations
@@ -42,21 +43,23 @@ def texts_key(texts: Sequence[str], role: str) -> str:
 
 
 def encode_texts(model, texts: Sequence[str], role: str, batch_size: int = 64, cache_dir: str | Path | None = None,
-                 fingerprint: str | None = None, progress: str | None = None) -> np.ndarray:
-    """Embeddings of ``texts`` in order; duplicates are encoded once, and with ``cache_dir`` the result
-    is stored under ``cache_dir/<model fingerprint>/`` and read back next time."""
+                 fingerprint: str | None = None, progress: str | None = None, max_length: int | None = None) -> np.ndarray:
+    """Embeddings of ``texts`` in order, cut at ``max_length`` tokens (default: the model's training length);
+    duplicates are encoded once, and with ``cache_dir`` the result is stored under
+    ``cache_dir/<model fingerprint>/`` (keyed by role, length and texts) and read back next time."""
     index: dict[str, int] = {}
     inverse = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
     unique = list(index)
     path = None
     if cache_dir is not None:
         fingerprint = fingerprint or model_fingerprint(model)
-        path = Path(cache_dir) / fingerprint / f"{role}-{texts_key(unique, role)}.npy"
+        length = f"-L{max_length}" if max_length is not None else ""
+        path = Path(cache_dir) / fingerprint / f"{role}{length}-{texts_key(unique, role)}.npy"
         if path.exists():
             emb = np.load(path)
             if emb.shape[0] == len(unique):
                 return emb[inverse]
-    emb = model.encode(unique, role, batch_size, progress=progress)
+    emb = model.encode(unique, role, batch_size, progress=progress, max_length=max_length)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -17,6 +17,7 @@ PER_QUERY_FILE = "per_query.parquet"
 QRELS_FILE = "qrels.trec"
 PER_QUERY_COLUMNS = ("stage", "setting", "query_lang", "doc_lang", "qid", "metric", "value")
 TREC_DEPTH = 100
+EXTRA_EVAL_DIR = "eval"  # a job's files for the evaluation sets after its first: <job>/eval/<set>/
 
 
 def per_query_frame(per_query: Sequence[QueryValues], stage: str) -> pd.DataFrame:

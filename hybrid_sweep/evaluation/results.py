@@ -38,13 +38,30 @@ def stage_rows(rows: Iterable[dict], stage: str, eval_set: str | None = None) ->
             if r["stage"] == stage and (eval_set is None or r.get("eval_set", r.get("eval_data")) == eval_set)]
 
 
-def write_results(path: Path, rows_by_stage: dict[tuple[str, str], list[ResultRow]], run: dict) -> None:
+def write_results(path: Path, rows_by_stage: dict[tuple[str, str], list[ResultRow]], run: dict,
+                  set_info: dict[str, dict] | None = None) -> None:
     """Atomically write ``results.json``: one row per (stage, evaluation set, setting, langs, metric), run keys
-    on every row. ``rows_by_stage`` is keyed by (stage, evaluation set name)."""
-    rows = [{"schema": SCHEMA_VERSION, "stage": stage, "eval_set": eval_set, **asdict(r), **run}
+    on every row. ``rows_by_stage`` is keyed by (stage, evaluation set name); ``set_info`` adds columns per
+    evaluation set (e.g. how many texts its length limits cut)."""
+    set_info = set_info or {}
+    rows = [{"schema": SCHEMA_VERSION, "stage": stage, "eval_set": eval_set, **asdict(r),
+             **set_info.get(eval_set, {}), **run}
             for (stage, eval_set), stage_rows in rows_by_stage.items() for r in stage_rows]
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "run": run, "rows": rows}, separators=(",", ":")))
+    os.replace(tmp, path)
+
+
+def rewrite_results(path: Path, rows_by_stage: dict[tuple[str, str], list[ResultRow]], set_info: dict) -> None:
+    """Append the rows of one more evaluation set to a finished job's ``results.json`` (atomically; the
+    existing rows are kept as they are). ``set_info`` holds that set's columns."""
+    doc = json.loads(Path(path).read_text())
+    run = doc["run"]
+    new = [{"schema": SCHEMA_VERSION, "stage": stage, "eval_set": eval_set, **asdict(r), **set_info, **run}
+           for (stage, eval_set), stage_rows in rows_by_stage.items() for r in stage_rows]
+    tmp = path.with_suffix(".json.tmp")
+    # schema-1 rows keep no eval_set; readers take it as the run's eval_data
+    tmp.write_text(json.dumps({**doc, "schema": SCHEMA_VERSION, "rows": doc["rows"] + new}, separators=(",", ":")))
     os.replace(tmp, path)
 
 

@@ -14,7 +14,7 @@ rows per item, so the cost grows with the relevant items per question, not with 
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,17 +214,20 @@ def evaluate_embeddings(rset: RetrievalSet, q_emb: np.ndarray, c_emb: np.ndarray
     return list(evaluate(rset, q_emb, c_emb).rows)
 
 
-def encode(model, rset: RetrievalSet, batch_size: int = 64,
-           cache_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Question and candidate embeddings, each distinct text encoded once (and read back from
-    ``cache_dir`` when this model state has encoded these texts before)."""
+def encode(model, rset: RetrievalSet, batch_size: int = 64, cache_dir: str | Path | None = None,
+           max_length: Mapping[str, int | None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Question and candidate embeddings, each distinct text encoded once (and read back from ``cache_dir``
+    when this model state has encoded these texts at these lengths before). ``max_length`` maps a role to
+    its token limit; unset roles read as much as the model can (``lengths.eval_lengths``)."""
     from hybrid_sweep.evaluation.cache import encode_texts, model_fingerprint
+    from hybrid_sweep.evaluation.lengths import eval_lengths
 
+    lengths = eval_lengths(model, max_length)
     fingerprint = model_fingerprint(model) if cache_dir is not None else None
     q_emb = encode_texts(model, [q.text for q in rset.questions], "query", batch_size, cache_dir, fingerprint,
-                         progress=f"encode questions ({rset.name})")
+                         progress=f"encode questions ({rset.name})", max_length=lengths["query"])
     c_emb = encode_texts(model, [c.text for c in rset.candidates], "passage", batch_size, cache_dir, fingerprint,
-                         progress=f"encode candidates ({rset.name})")
+                         progress=f"encode candidates ({rset.name})", max_length=lengths["passage"])
     return q_emb, c_emb
 
 

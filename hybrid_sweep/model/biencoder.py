@@ -21,10 +21,28 @@ class BiEncoder(nn.Module):
         self.pooling, self.max_length = pooling, max_length
         self.prefixes = {"query": query_prefix, "passage": passage_prefix}
 
-    def tokenize(self, texts: Sequence[str], role: str) -> dict[str, torch.Tensor]:
+    def tokenize(self, texts: Sequence[str], role: str, max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """Prefixed, padded token ids, cut at ``max_length`` tokens (default: the training length)."""
         prefix = self.prefixes[role]
         return dict(self.tokenizer([prefix + t for t in texts], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="pt"))
+                                   max_length=max_length or self.max_length, return_tensors="pt"))
+
+    @property
+    def readable_length(self) -> int:
+        """The most tokens (specials included) the encoder has positions for: 512 for me5-small and XLM-R,
+        whose 514 position embeddings reserve two for the padding offset."""
+        config = self.encoder.config
+        positions = config.max_position_embeddings
+        if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+            positions -= config.pad_token_id + 1
+        limit = self.tokenizer.model_max_length
+        return min(positions, limit) if limit and limit < 1_000_000 else positions
+
+    def token_lengths(self, texts: Sequence[str], role: str) -> list[int]:
+        """Untruncated token counts (prefix and specials included), to report what a length limit cuts."""
+        prefix = self.prefixes[role]
+        ids = self.tokenizer([prefix + t for t in texts], truncation=False, verbose=False)["input_ids"]
+        return [len(i) for i in ids]
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **_) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
@@ -50,8 +68,10 @@ class BiEncoder(nn.Module):
         return embedded[torch.argsort(torch.cat([rows for rows, _ in chunks]))]
 
     @torch.no_grad()
-    def encode(self, texts: Sequence[str], role: str, batch_size: int = 64, progress: str | None = None):
-        """Embed texts (sorted by length to cut padding), returned in input order as float32 numpy."""
+    def encode(self, texts: Sequence[str], role: str, batch_size: int = 64, progress: str | None = None,
+               max_length: int | None = None):
+        """Embed texts (sorted by length to cut padding), returned in input order as float32 numpy; texts are
+        cut at ``max_length`` tokens (default: the training length)."""
         import numpy as np
         from tqdm.auto import tqdm
 
@@ -63,7 +83,7 @@ class BiEncoder(nn.Module):
         for start in tqdm(range(0, len(order), batch_size), desc=progress, disable=progress is None,
                           unit="batch", mininterval=5):
             idx = order[start : start + batch_size]
-            batch = {k: v.to(device) for k, v in self.tokenize([texts[i] for i in idx], role).items()}
+            batch = {k: v.to(device) for k, v in self.tokenize([texts[i] for i in idx], role, max_length).items()}
             out[idx] = self(**batch).float().cpu().numpy()
         self.train(was_training)
         return out

