@@ -34,7 +34,8 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
 
     quiet_libraries()
     output_dir = Path(output_dir)
-    data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), paths.data_root(cfg.paths.data_root))
+    data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True),
+                     paths.data_root(cfg.paths.data_root), cfg.eval.get("max_questions"))
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     model = build_biencoder(cfg.model)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -39,7 +40,7 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
 
     from hybrid_sweep.data.corpora import load_corpus
     from hybrid_sweep.data.evalsets import load_eval_set
-    from hybrid_sweep.data.protocols import check_leakage, split_settings
+    from hybrid_sweep.data.protocols import check_leakage, fewer_questions, split_settings
     from hybrid_sweep.model import build_biencoder
     from hybrid_sweep.runtime import quiet_libraries
 
@@ -73,6 +74,8 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
         for name in todo:
             ev = load_eval_set(name, wanted[name], root, split)
             check_leakage(corpus, job_data["train"], name, ev, wanted[name])
+            if cfg.eval.get("max_questions") is not None:
+                ev = replace(ev, rset=fewer_questions(ev.rset, cfg.eval.max_questions))
             evals = {}
             for stage, model, cache in (("zero_shot", base, cfg.eval.embedding_cache), ("trained", trained, None)):
                 log.info("%s: %s on %s (%d questions, %d candidates)", job.name, stage, name,

@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 
 from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
 from hybrid_sweep.training.plan import plan
-from tests.test_own_data import NUSAX_CODES, PAIRS, nusax_pairs
+from tests.test_own_data import NUSAX_CODES, PAIRS, nusax_pairs, write_beir
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
         "eval.batch_size=128", "logger=none"]
@@ -49,12 +49,7 @@ def tatoeba_beir(data_root, folder, langs=("jpn", "deu"), start: int = 500, rows
             queries.append({"_id": f"{iso}{i}", "text": xs[i], "lang": iso})
             corpus.append({"_id": f"en-{iso}{i}", "text": ens[i], "lang": "eng"})
             qrels.append((f"{iso}{i}", f"en-{iso}{i}", 1))
-    (folder / "qrels").mkdir(parents=True)
-    for name, rows_ in (("corpus", corpus), ("queries", queries)):
-        (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_))
-    pd.DataFrame(qrels, columns=["query-id", "corpus-id", "score"]).to_csv(folder / "qrels" / "test.tsv", sep="\t",
-                                                                           index=False)
-    return folder
+    return write_beir(folder, corpus, queries, qrels)
 
 
 def run_sweep(tmp_path, cache_dir, *args):

@@ -211,10 +211,8 @@ def brute_force_rows(rset, q_emb, c_emb):
     return out
 
 
-def test_rank_counting_matches_a_full_sort_with_ties_and_2_to_4_relevant_items():
-    rng = np.random.default_rng(3)
-    rset, q_emb, c_emb = mlqa_like_pool(rng)
-    assert {len(rset.relevant(q.qid)) for q in rset.questions} == {2, 3, 4}
+def evaluate_like_a_full_sort(rset, q_emb, c_emb):
+    """The evaluation, checked per query and metric against a brute-force full sort; returned for more checks."""
     expected = brute_force_rows(rset, q_emb, c_emb)
     ev = evaluate(rset, q_emb, c_emb)
     got = {(b.query_lang, b.doc_lang, qid): {m: v[i] for m, v in b.values.items()}
@@ -222,6 +220,14 @@ def test_rank_counting_matches_a_full_sort_with_ties_and_2_to_4_relevant_items()
     assert got.keys() == expected.keys()
     for key, metrics in expected.items():
         assert got[key] == pytest.approx(metrics, abs=1e-12), key
+    return ev
+
+
+def test_rank_counting_matches_a_full_sort_with_ties_and_2_to_4_relevant_items():
+    rng = np.random.default_rng(3)
+    rset, q_emb, c_emb = mlqa_like_pool(rng)
+    assert {len(rset.relevant(q.qid)) for q in rset.questions} == {2, 3, 4}
+    ev = evaluate_like_a_full_sort(rset, q_emb, c_emb)
     # a language pair only counts the queries whose id exists in the candidate language
     de_ids = {q.qid for q in rset.questions if q.lang == "de"}
     ar_en = next(r for r in ev.rows if (r.setting, r.query_lang, r.doc_lang, r.metric) == ("cross", "ar", "de", "map"))
@@ -234,13 +240,7 @@ def test_rank_counting_matches_a_full_sort_with_graded_relevant_items_and_a_lang
                 for q in rset.questions for lang in rset.languages]
     assert max(per_lang) == 20 and {2, 3, 4} <= set(per_lang)
     assert set(rset.query_languages) - set(rset.languages) == {"ha"}
-    expected = brute_force_rows(rset, q_emb, c_emb)
-    ev = evaluate(rset, q_emb, c_emb)
-    got = {(b.query_lang, b.doc_lang, qid): {m: v[i] for m, v in b.values.items()}
-           for b in ev.per_query for i, qid in enumerate(b.qids)}
-    assert got.keys() == expected.keys()
-    for key, metrics in expected.items():
-        assert got[key] == pytest.approx(metrics, abs=1e-12), key
+    ev = evaluate_like_a_full_sort(rset, q_emb, c_emb)
     # Hausa questions: every one in the multilingual pool, and cross blocks into every language, no mono
     ha = {(b.setting, b.doc_lang): len(b.qids) for b in ev.per_query if b.query_lang == "ha"}
     assert ha[("multi", "all")] == sum(q.lang == "ha" for q in rset.questions)

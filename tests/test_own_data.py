@@ -111,6 +111,11 @@ def afriqa_beir(data_root, folder, langs=("hau", "yor", "zul"), per_lang: int = 
             queries += [{"_id": f"{pid}/native", "text": rec["question_lang"], "lang": lang, "pid": pid},
                         {"_id": f"{pid}/en", "text": rec["question_translated"], "lang": "en", "pid": pid}]
             qrels += [(f"{pid}/native", doc_of[rec["context"]], 1), (f"{pid}/en", doc_of[rec["context"]], 1)]
+    return write_beir(folder, corpus, queries, qrels)
+
+
+def write_beir(folder, corpus, queries, qrels):
+    """A BEIR folder: corpus.jsonl, queries.jsonl and qrels/test.tsv from row lists."""
     (folder / "qrels").mkdir(parents=True)
     for name, rows in (("corpus", corpus), ("queries", queries)):
         (folder / f"{name}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
@@ -135,3 +140,14 @@ def test_several_evaluation_sets_in_one_run(data_root):
     assert list(data.evals) == ["xquad_heldout", "mlqa_r"]
     assert data.info["eval_data"] == "xquad-r" and data.info["eval_sets"] == "xquad_heldout,mlqa_r"
     assert set(data.eval_languages) == set(data.train.languages)
+
+
+def test_a_quick_look_keeps_some_question_ids_and_the_whole_pool(data_root):
+    full = load_data(data_cfg("data.eval_articles=2"), data_root).eval_set
+    quick = load_data(data_cfg("data.eval_articles=2"), data_root, max_questions=10).eval_set
+    assert len({q.qid for q in quick.questions}) == 10 and len(quick.questions) == 10 * 11
+    assert quick.candidates == full.candidates
+    assert {q.qid for q in quick.questions} == {q.qid for q in load_data(
+        data_cfg("data.eval_articles=2"), data_root, max_questions=10).eval_set.questions}  # seeded
+    with pytest.raises(ValueError, match="eval.max_questions must be a positive number"):
+        load_data(data_cfg("data.eval_articles=2"), data_root, max_questions=0)

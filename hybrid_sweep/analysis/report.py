@@ -63,6 +63,16 @@ def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
     return lines
 
 
+def truncation_note(df: pd.DataFrame) -> list[str]:
+    """A warning line for results whose evaluation cut texts at the training length (every result written
+    before evaluation read whole texts has no ``passage_max_length`` column): stale until rerun."""
+    if "passage_max_length" in df and df["passage_max_length"].notna().all():
+        return []
+    return ["> **Stale:** these results were evaluated with questions and candidates cut at the training length "
+            "(64 tokens for me5_small), before evaluation read whole texts; rerun them for numbers comparable "
+            "with untruncated evaluation.", ""]
+
+
 def load_sweep(sweep: str, outputs: Path, experiments: Path) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Sync a sweep's finished jobs into ``experiments/<sweep>/runs``, then read back what is committed there,
     with the grid points still missing in ``outputs/<sweep>`` (none known on a fresh clone)."""
@@ -82,7 +92,7 @@ def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
     table = aggregate([runs_dir], out_dir)
     first = df.iloc[0]
     lines = [
-        f"# Sweep `{sweep}`", "",
+        f"# Sweep `{sweep}`", "", *truncation_note(df),
         f"{df['job'].nunique()} finished jobs; model `{first['model']}`, data protocol `{first['data']}` "
         f"(evaluated on `{first['eval_data']}`), {int(first['steps'])} steps x {int(first['batch_size'])} pairs per job.",
         "", "## Headline mAP (macro-averaged; mean over seeds, n = seeds)", "", markdown_table(table), "",

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from hybrid_sweep.analysis.aggregate import SETTINGS, aggregate
-from hybrid_sweep.analysis.report import load_sweep, markdown_table
+from hybrid_sweep.analysis.report import load_sweep, markdown_table, truncation_note
 from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
 from hybrid_sweep.evaluation.uncertainty import macro_mean
@@ -436,6 +436,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
     questions = evaluated_questions(df)
     answer = out / "answer.md"
     lines = ["# Scaling the number and kind of training languages in hybrid batch training", "",
+             *truncation_note(df),
              answer.read_text().strip() if answer.exists() else "_No answer.md yet: the tables below are the "
              "evidence._",
              "", "## Setup", "",

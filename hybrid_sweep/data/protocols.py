@@ -8,8 +8,9 @@ trains on fails before anything loads a model.
 """
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hybrid_sweep.data.corpora import TrainCorpus, load_corpus
@@ -42,8 +43,9 @@ def split_settings(cfg: Mapping) -> dict:
     return {"seed": int(cfg.get("split_seed", 0)), "held_out": int(cfg.get("eval_articles", 16))}
 
 
-def load_data(cfg: Mapping, data_root: Path) -> DataPlan:
-    """Read the training corpus and every evaluation set of a ``data`` config, then check they do not leak."""
+def load_data(cfg: Mapping, data_root: Path, max_questions: int | None = None) -> DataPlan:
+    """Read the training corpus and every evaluation set of a ``data`` config, then check they do not leak.
+    ``max_questions`` keeps that many parallel question ids per set (``eval.max_questions``, for a quick look)."""
     if not cfg.get("train"):
         raise ValueError("data.train is not set: choose a training corpus, e.g. data/train=xquad_articles")
     evals_cfg = cfg.get("eval") or {}
@@ -54,7 +56,21 @@ def load_data(cfg: Mapping, data_root: Path) -> DataPlan:
     evals = {name: load_eval_set(name, ecfg, data_root, split) for name, ecfg in evals_cfg.items()}
     for name, ev in evals.items():
         check_leakage(corpus, cfg["train"], name, ev, evals_cfg[name])
+    if max_questions is not None:
+        evals = {name: replace(ev, rset=fewer_questions(ev.rset, max_questions)) for name, ev in evals.items()}
     return DataPlan(corpus, evals)
+
+
+def fewer_questions(rset: RetrievalSet, n: int, seed: int = 0) -> RetrievalSet:
+    """The set with ``n`` of its parallel question ids (seeded; in every language they are asked in) and
+    the whole candidate pool, so rankings stay as hard as on the full set."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"eval.max_questions must be a positive number of question ids or null, got {n!r}")
+    ids = sorted({q.qid for q in rset.questions})
+    if n >= len(ids):
+        return rset
+    keep = set(random.Random(seed).sample(ids, n))
+    return replace(rset, questions=tuple(q for q in rset.questions if q.qid in keep))
 
 
 def check_leakage(corpus: TrainCorpus, train_cfg: Mapping, name: str, ev: EvalSet, eval_cfg: Mapping) -> None:
