@@ -316,7 +316,7 @@ class CountingModel:
     def state_dict(self):
         return {"weight": self.weight}
 
-    def encode(self, texts, role, batch_size, progress=None):
+    def encode(self, texts, role, batch_size, progress=None, max_length=None):
         self.encoded += list(texts)
         return np.array([[len(t), self.weight.sum().item(), role == "query"] for t in texts], dtype=np.float32)
 
@@ -334,6 +334,8 @@ def test_embedding_cache_encodes_each_text_once_per_model_state(tmp_path):
     assert model_fingerprint(changed) != model_fingerprint(model)
     encode_texts(changed, texts, "query", cache_dir=tmp_path)
     assert changed.encoded == ["a", "bb", "ccc"]  # changed weights never read a stale file
+    encode_texts(changed, texts, "query", cache_dir=tmp_path, max_length=512)
+    assert len(changed.encoded) == 6  # another evaluation length is another key
 
 
 def test_faiss_top_k_equals_the_exact_ranking():
