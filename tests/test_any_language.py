@@ -65,22 +65,23 @@ def run_sweep(tmp_path, cache_dir, *args):
 def test_nusax_corpus_trains_on_a_diverse_choice_and_evaluates_in_its_languages(data_root, tmp_path, cache_dir):
     pairs = nusax_pairs(data_root, tmp_path / "nusax.jsonl", rows=40)
     out, done = run_sweep(tmp_path, cache_dir, "sweep_name=nusax", "langs=4", "group=diverse", "batching=cross",
-                          "data/train=pairs", f"data.train.path={pairs}", *PAIRS, "data/eval=[nusax_mt]")
+                          "data/train=pairs", f"data.train.path={pairs}", *PAIRS, "data/eval=[nusax_mt]",
+                          "data.eval.nusax_mt.queries=[ace,ban,jv,su]")
     [results] = list((out / "nusax").rglob("results.json"))
     doc = json.loads(results.read_text())
     run = doc["run"]
     chosen = run["train_langs"].split(",")
     expected = plan(compose_cfg("langs=4", "group=diverse", "batching=cross", "data/train=pairs",
-                                f"data.train.path={pairs}", *PAIRS, "data/eval=[nusax_mt]")).train_langs
+                                f"data.train.path={pairs}", *PAIRS)).train_langs
     assert tuple(chosen) == expected and len(chosen) == 4 and set(chosen) <= set(NUSAX_CODES.values())
     assert run["langs"] == 4 and run["eval_data"] == "nusax_mt" and run["data_train_data"] == "pairs"
     rows = doc["rows"]
     assert {r["eval_set"] for r in rows} == {"nusax_mt"}
     query_langs = {r["query_lang"] for r in rows if r["setting"] == "cross" and r["query_lang"] != "all"}
-    assert query_langs == {"ace", "ban", "bbc", "bjn", "bug", "jv", "mad", "min", "nij", "su"}
+    assert query_langs == {"ace", "ban", "jv", "su"}
     seen = pd.read_csv(results.parent / "pairs_seen.csv")
     assert set(seen.query_lang) | set(seen.passage_lang) == set(chosen)
-    assert "nusax_mt" in done.stdout or "mono" in done.stdout or "cross" in done.stdout
+    assert "cross" in done.stdout  # the end-of-sweep table
 
 
 def test_a_count_the_data_cannot_fill_fails_naming_what_it_has(data_root, tmp_path):
@@ -107,18 +108,20 @@ def test_language_groups_work_with_japanese_in_the_data(data_root, tmp_path, gro
 
 def test_langs_3_on_de_en_ja_trains_all_three_and_aggregates(data_root, tmp_path, cache_dir):
     from hybrid_sweep.analysis.aggregate import aggregate
+    from hybrid_sweep.run import train
 
     pairs = tatoeba_pairs(data_root, tmp_path / "deenja.jsonl")
     beir = tatoeba_beir(data_root, tmp_path / "tatoeba-beir")
-    out, _ = run_sweep(tmp_path, cache_dir, "sweep_name=deenja", "langs=2,3", "batching=cross", "data/train=pairs",
-                       f"data.train.path={pairs}", "data/eval=[beir_dir]", f"data.eval.beir_dir.path={beir}")
-    for results in sorted((out / "deenja").rglob("results.json")):
-        folder_langs = dict(kv.split("=", 1) for kv in results.parent.name.split(","))["langs"]
-        run = json.loads(results.read_text())["run"]
-        assert run["langs"] == int(folder_langs) == len(run["train_langs"].split(","))
-        if folder_langs == "3":
-            assert sorted(run["train_langs"].split(",")) == ["de", "en", "ja"]
-    table = aggregate([out / "deenja"])
+    for n in (2, 3):  # in-process, as Hydra's launcher calls train() for each job of `-m langs=2,3`
+        cfg = compose_cfg(f"langs={n}", "batching=cross", "data/train=pairs", f"data.train.path={pairs}",
+                          "data/eval=[beir_dir]", f"data.eval.beir_dir.path={beir}", *TINY,
+                          f"paths.cache_dir={cache_dir}", "sweep_name=deenja")
+        train(cfg, output_dir=tmp_path / "deenja" / f"langs={n}")
+    for n in (2, 3):
+        run = json.loads((tmp_path / "deenja" / f"langs={n}" / "results.json").read_text())["run"]
+        assert run["langs"] == n == len(run["train_langs"].split(","))
+    assert sorted(run["train_langs"].split(",")) == ["de", "en", "ja"]
+    table = aggregate([tmp_path / "deenja"])
     assert list(table.index) == ["zero-shot", 2, 3]
-    corr = pd.read_csv(out / "deenja" / "distance_correlation.csv")
-    assert len(corr) > 0
+    corr = pd.read_csv(tmp_path / "deenja" / "distance_correlation.csv")
+    assert set(corr.seen) >= {"all"} and corr.n.max() == 2  # ja->en and de->en per job

@@ -3,10 +3,7 @@ sentence-transformers, and re-evaluation of a finished sweep on a new evaluation
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,7 +13,7 @@ from omegaconf import OmegaConf
 from hybrid_sweep.data.lareqa import read_lareqa_file
 from hybrid_sweep.model import build_biencoder
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
-from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
+from hybrid_sweep.paths import CONFIG_DIR
 from tests.test_model import TEXTS, model_cfg
 
 
@@ -110,33 +107,31 @@ def test_export_loads_in_sentence_transformers_with_the_same_embeddings(cache_di
         assert np.abs(ours - theirs).max() < 1e-5, role
 
 
-def test_a_finished_sweep_is_reevaluated_on_a_new_set_without_training(tmp_path, cache_dir):
-    out = tmp_path / "outputs"
-    env = {k: v for k, v in os.environ.items() if k != "WANDB_API_KEY"}
-    env.update(HYBRID_SWEEP_OUTPUTS=str(out), HYBRID_SWEEP_CACHE=str(cache_dir))
-    run = [sys.executable, "-m", "hybrid_sweep.run", "-m", "langs=2", "sweep_name=keep", "model=tiny", "model.save=true",
-           "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4", "data.eval_articles=1",
-           "logger=none"]
-    done = subprocess.run(run, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    [results] = list((out / "keep").rglob("results.json"))
-    before = json.loads(results.read_text())["rows"]
-    assert (results.parent / MODEL_DIR / "trained.safetensors").exists()
-    assert re.search(r"done: train \d+s, encode \d+s, score \d+s", done.stdout + done.stderr)  # the job line's times
-    run_keys = json.loads(results.read_text())["run"]
-    assert {"zero_shot_encode_seconds", "trained_encode_seconds", "trained_score_seconds"} <= set(run_keys)
-    reeval = [sys.executable, "-m", "hybrid_sweep.reevaluate", str(out / "keep"), "data/eval=[nusax_mt]",
-              "data.eval.nusax_mt.queries=[jv,su]", "eval.batch_size=256"]
-    first = subprocess.run(reeval, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert first.returncode == 0, first.stderr[-3000:]
+def test_a_finished_sweep_is_reevaluated_on_a_new_set_without_training(tmp_path, cache_dir, caplog):
+    from hybrid_sweep.reevaluate import reevaluate
+    from hybrid_sweep.run import train
+    from tests.test_run import compose_cfg
+
+    job = tmp_path / "keep" / "langs=2"
+    cfg = compose_cfg("langs=2", "model=tiny", "model.save=true", "trainer.max_steps=2", "optimizer.warmup_steps=1",
+                      "batching.batch_size=4", "data.eval_articles=1", "logger=none", f"paths.cache_dir={cache_dir}")
+    with caplog.at_level("INFO", logger="hybrid_sweep"):
+        train(cfg, output_dir=job)
+    assert re.search(r"done: train \d+s, encode \d+s, score \d+s", caplog.text)  # the job line's times
+    results = job / "results.json"
+    doc = json.loads(results.read_text())
+    before = doc["rows"]
+    assert {"zero_shot_encode_seconds", "trained_encode_seconds", "trained_score_seconds"} <= set(doc["run"])
+    assert (job / MODEL_DIR / "trained.safetensors").exists()
+    overrides = ["data/eval=[nusax_mt]", "data.eval.nusax_mt.queries=[jv,su]", "eval.batch_size=256",
+                 f"paths.cache_dir={cache_dir}"]
+    assert reevaluate(tmp_path / "keep", overrides) == {"langs=2": ["nusax_mt"]}
     after = json.loads(results.read_text())["rows"]
     assert after[:len(before)] == before  # finished rows untouched
     added = after[len(before):]
     assert {(r["stage"], r["eval_set"]) for r in added} == {("zero_shot", "nusax_mt"), ("trained", "nusax_mt")}
     assert all(r["passage_over_eval_length"] == 0 for r in added)
-    assert (results.parent / "eval" / "nusax_mt" / "per_query.parquet").exists()
-    second = subprocess.run(reeval, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert "added 0 evaluation(s)" in second.stdout and json.loads(results.read_text())["rows"] == after
-    leak = subprocess.run([*reeval[:4], "data/eval=[xquad_r]"], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert leak.returncode != 0 and "read the same data" in leak.stderr
+    assert (job / "eval" / "nusax_mt" / "per_query.parquet").exists()
+    assert reevaluate(tmp_path / "keep", overrides) == {} and json.loads(results.read_text())["rows"] == after
+    with pytest.raises(ValueError, match="read the same data"):
+        reevaluate(tmp_path / "keep", ["data/eval=[xquad_r]", f"paths.cache_dir={cache_dir}"])
