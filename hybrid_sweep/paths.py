@@ -1,6 +1,7 @@
 """Where things live: the project root, the data root (checked early, with a message saying where to look)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -8,8 +9,20 @@ from omegaconf import OmegaConf
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "conf"
 
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=+-]*")
+
+
+def plain_name(name: str) -> str:
+    """A sweep name that stays one folder below the output root (no path separators, no ``..``)."""
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name) or ".." in name or len(name) > 100:
+        raise ValueError(f"sweep_name={name!r} must be a plain folder name: letters, digits and _ . = + -, "
+                         f"at most 100 characters, no '/' or '..'")
+    return name
+
+
 if not OmegaConf.has_resolver("hs_project_root"):
     OmegaConf.register_new_resolver("hs_project_root", lambda: str(PROJECT_ROOT))
+    OmegaConf.register_new_resolver("hs_plain_name", plain_name)
 
 
 def data_root(path: str | Path) -> Path:

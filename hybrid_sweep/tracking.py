@@ -6,9 +6,15 @@ from pathlib import Path
 
 
 def wandb_mode(requested: str) -> str:
-    """``auto`` never prompts for a login: online only when WANDB_API_KEY is present."""
+    """The W&B mode of a job. The environment wins (``WANDB_DISABLED=true``, ``WANDB_MODE=offline|disabled``),
+    so a set API key never forces a job online; ``auto`` is online only when WANDB_API_KEY is present and
+    never prompts for a login."""
     if requested not in ("auto", "offline", "online", "disabled"):
         raise ValueError(f"logger.mode={requested!r}: use auto, offline, online or disabled")
+    if os.environ.get("WANDB_DISABLED", "").lower() in ("1", "true", "yes"):
+        return "disabled"
+    if os.environ.get("WANDB_MODE") in ("offline", "disabled", "dryrun"):
+        return "disabled" if os.environ["WANDB_MODE"] == "disabled" else "offline"
     if requested != "auto":
         return requested
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"

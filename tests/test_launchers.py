@@ -60,3 +60,21 @@ def test_experiment_presets_name_their_grid(name, swept):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"+experiment={name}"], return_hydra_config=True)
     assert cfg.sweep_name == name and set(cfg.hydra.sweeper.params) == swept
+
+
+@pytest.mark.parametrize("env, requested, mode", [
+    ({}, "auto", "offline"),
+    ({"WANDB_API_KEY": "x" * 40}, "auto", "online"),
+    ({"WANDB_API_KEY": "x" * 40, "WANDB_MODE": "offline"}, "auto", "offline"),
+    ({"WANDB_API_KEY": "x" * 40, "WANDB_MODE": "offline"}, "online", "offline"),
+    ({"WANDB_API_KEY": "x" * 40, "WANDB_DISABLED": "true"}, "auto", "disabled"),
+    ({"WANDB_MODE": "disabled"}, "offline", "disabled"),
+])
+def test_the_environment_wins_over_a_set_api_key(monkeypatch, env, requested, mode):
+    from hybrid_sweep.tracking import wandb_mode
+
+    for key in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_DISABLED"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert wandb_mode(requested) == mode

@@ -184,3 +184,17 @@ def test_every_experiment_preset_composes_with_its_swept_values(preset):
                 key, value = override.split("=", 1)
                 actual = OmegaConf.select(cfg, key)
                 assert (actual.name if key == "batching" else str(actual)) == value
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", "..", "x" * 101])
+def test_a_sweep_name_never_leaves_the_output_root(name):
+    from omegaconf.errors import InterpolationResolutionError
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=[f"sweep_name={name}"], return_hydra_config=True)
+    for key in ("hydra.run.dir", "hydra.sweep.dir"):
+        with pytest.raises(InterpolationResolutionError, match="must be a plain folder name"):
+            OmegaConf.select(cfg, key, throw_on_resolution_failure=True)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        ok = compose("config", overrides=["sweep_name=lang_scaling-v2"], return_hydra_config=True)
+    assert ok.hydra.sweep.dir.endswith("/lang_scaling-v2") or ok.hydra.sweep.dir == "outputs/lang_scaling-v2"
