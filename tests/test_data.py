@@ -93,6 +93,11 @@ def test_missing_and_malformed_files_name_the_file(tmp_path):
     bad.write_text('{"data": [{"paragraphs": [{"context": "x", "qas": []}]}]}')
     with pytest.raises(ValueError, match="not in LAReQA format"):
         read_lareqa_file(bad, "en")
+    far = {"data": [{"paragraphs": [{"context": "A b.", "sentences": ["A b."], "sentence_breaks": [[0, 4]],
+                                     "qas": [{"id": "q1", "question": "?", "answers": [{"answer_start": 10000000}]}]}]}]}
+    (tmp_path / "de.json").write_text(json.dumps(far))
+    with pytest.raises(ValueError, match=r"de\.json: question q1 in paragraph de/000/0: answer_start 10000000 lies"):
+        read_lareqa_file(tmp_path / "de.json", "de")
 
 
 def test_missing_data_root_says_where_data_is_expected(tmp_path):
