@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, headline, write_evaluation, write_results
-from hybrid_sweep.evaluation.export import EXTRA_EVAL_DIR
+from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
 
 log = logging.getLogger("hybrid_sweep")
@@ -57,7 +57,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
         keys.update({f"{prefix}n_questions": len(rset.questions), f"{prefix}n_candidates": len(rset.candidates),
                      f"{prefix}encode_seconds": round(encoded - started, 1),
                      f"{prefix}score_seconds": round(scored - encoded, 2)})
-        folder = output_dir if i == 0 else output_dir / EXTRA_EVAL_DIR / name
+        folder = set_dir(output_dir, name, headline=i == 0)
         pngs = write_evaluation(folder, rset, {"zero_shot": result}, seen_langs=seen, trec_depth=cfg.eval.trec_depth)
         rows[("zero_shot", name)] = list(result.rows)
         numbers = headline(result.rows)

@@ -13,16 +13,13 @@ from hybrid_sweep.model.saving import MODEL_DIR, export_sentence_transformers, i
 
 
 def export(job: Path, out_dir: Path) -> Path:
-    from omegaconf import OmegaConf
-
     from hybrid_sweep.model import build_biencoder
 
     saved = job if is_saved(job) else job / MODEL_DIR
     if not is_saved(saved):
         raise FileNotFoundError(f"{job} holds no saved model ({MODEL_DIR}/model.json + trained.safetensors); "
                                 f"jobs keep one when model.save=true (the default except model=tiny)")
-    model = build_biencoder(OmegaConf.create({"source": "local", "path": str(saved), "pooling": None,
-                                             "query_prefix": None, "passage_prefix": None, "max_length": None}))
+    model = build_biencoder({"source": "local", "path": str(saved)})  # settings from the saved model
     return export_sentence_transformers(model, out_dir)
 
 

@@ -21,7 +21,7 @@ from omegaconf import OmegaConf
 
 from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, read_results, write_evaluation
-from hybrid_sweep.evaluation.export import EXTRA_EVAL_DIR
+from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
 from hybrid_sweep.evaluation.results import rewrite_results
 from hybrid_sweep.model.saving import MODEL_DIR, is_saved, read_meta
@@ -65,9 +65,7 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
         job_data = OmegaConf.to_container(job_cfg.data, resolve=True)
         split = split_settings(job_data)
         corpus = load_corpus(job_data["train"], root, split)
-        trained = build_biencoder(OmegaConf.create({"source": "local", "path": str(job / MODEL_DIR), "pooling": None,
-                                                    "query_prefix": None, "passage_prefix": None,
-                                                    "max_length": None}))
+        trained = build_biencoder({"source": "local", "path": str(job / MODEL_DIR)})  # settings from the saved model
         base = build_biencoder(OmegaConf.create(read_meta(job / MODEL_DIR)["base"]))
         lengths = eval_lengths(trained, cfg.eval.max_length)
         seen = [l for l in str(rows[0].get("train_langs", "")).split(",") if l]
@@ -81,7 +79,7 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
                 log.info("%s: %s on %s (%d questions, %d candidates)", job.name, stage, name,
                          len(ev.rset.questions), len(ev.rset.candidates))
                 evals[stage] = evaluate(ev.rset, *encode(model, ev.rset, cfg.eval.batch_size, cache, lengths))
-            write_evaluation(job / EXTRA_EVAL_DIR / name, ev.rset, evals, seen_langs=seen,
+            write_evaluation(set_dir(job, name, headline=False), ev.rset, evals, seen_langs=seen,
                              trec_depth=cfg.eval.trec_depth)
             rewrite_results(job / "results.json", {(stage, name): list(e.rows) for stage, e in evals.items()},
                             length_report(trained, ev.rset, lengths))

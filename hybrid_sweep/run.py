@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from hybrid_sweep import paths
 from hybrid_sweep.batching import pairs_seen
 from hybrid_sweep.evaluation import encode, evaluate, headline, read_results, stage_rows, write_evaluation, write_results
-from hybrid_sweep.evaluation.export import EXTRA_EVAL_DIR
+from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
 from hybrid_sweep.runtime import quiet_libraries
@@ -97,8 +97,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
         summary = headline(rows[("trained", keys["eval_data"])])
         pngs = []
         for i, (name, ev) in enumerate(plan_.data.evals.items()):
-            folder = output_dir if i == 0 else output_dir / EXTRA_EVAL_DIR / name
-            pngs += write_evaluation(folder, ev.rset, {stage: by_set[name] for stage, by_set in evals.items()},
+            pngs += write_evaluation(set_dir(output_dir, name, headline=i == 0), ev.rset, {stage: by_set[name] for stage, by_set in evals.items()},
                                      seen_langs=plan_.train_langs, trec_depth=cfg.eval.trec_depth)
         log_summary(logger, {f"eval/{k}": v for k, v in summary.items()})
         log_evaluation(logger, pngs, rows[("trained", keys["eval_data"])])

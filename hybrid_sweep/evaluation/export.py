@@ -20,6 +20,11 @@ TREC_DEPTH = 100
 EXTRA_EVAL_DIR = "eval"  # a job's files for the evaluation sets after its first: <job>/eval/<set>/
 
 
+def set_dir(job_dir: Path, name: str, headline: bool) -> Path:
+    """Where a job's files for one evaluation set go: the job folder for its headline (first) set."""
+    return Path(job_dir) if headline else Path(job_dir) / EXTRA_EVAL_DIR / name
+
+
 def per_query_frame(per_query: Sequence[QueryValues], stage: str) -> pd.DataFrame:
     """Long format, one row per (setting, query language, doc language, parallel id, metric)."""
     parts = [pd.DataFrame({"setting": b.setting, "query_lang": b.query_lang, "doc_lang": b.doc_lang,
