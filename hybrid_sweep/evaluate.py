@@ -18,11 +18,11 @@ from omegaconf import DictConfig, OmegaConf
 from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, headline, write_evaluation, write_results
 from hybrid_sweep.evaluation.export import set_dir
-from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
+from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 
 log = logging.getLogger("hybrid_sweep")
 # the shared config puts runs into training job folders; a results.json there would make run.py skip the job
-OUTPUT_DIRS = {"hydra.run.dir": "${paths.output_root}/evaluate/${hydra:job.override_dirname}",
+OUTPUT_DIRS = {"hydra.run.dir": "'${paths.output_root}/evaluate/${hs_job_dir:${hydra:job.override_dirname}}'",
                "hydra.sweep.dir": "${paths.output_root}/evaluate"}
 
 
@@ -35,7 +35,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     quiet_libraries()
     output_dir = Path(output_dir)
     data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True),
-                     paths.data_root(cfg.paths.data_root), cfg.eval.get("max_questions"))
+                     paths.data_root(cfg.paths.data_root), cfg.eval.get("max_questions"), cfg.eval.get("langs"))
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     model = build_biencoder(cfg.model)
@@ -48,8 +48,9 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     for i, (name, ev) in enumerate(data.evals.items()):
         rset = ev.rset
         started = time.perf_counter()
-        set_info[name] = length_report(model, rset, lengths)
-        q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache, lengths)
+        set_info[name] = set_columns(model, rset, lengths, cfg.eval.precision)
+        q_emb, c_emb = encode(model, rset, cfg.eval.batch_size, cfg.eval.embedding_cache, lengths,
+                              cfg.eval.precision)
         encoded = time.perf_counter()
         result = evaluate(rset, q_emb, c_emb)
         scored = time.perf_counter()

@@ -20,9 +20,28 @@ def plain_name(name: str) -> str:
     return name
 
 
+JOB_NAME_LIMIT = 120
+
+
+def job_dirname(overrides: str) -> str:
+    """A job's folder name from its overrides that stays one folder deep: a config-group path or a path
+    value (``data/eval=[x]``, ``path=/data/my``) writes ``/`` as ``.``, ``..`` cannot climb, and a name
+    over ``JOB_NAME_LIMIT`` characters keeps its start plus a short hash of the whole."""
+    import hashlib
+
+    name = overrides.replace("/", ".").replace("\\", ".") or "default"
+    while ".." in name:
+        name = name.replace("..", ".")
+    if len(name) > JOB_NAME_LIMIT:
+        digest = hashlib.blake2b(overrides.encode(), digest_size=4).hexdigest()
+        name = f"{name[: JOB_NAME_LIMIT - 9]}-{digest}"
+    return name
+
+
 if not OmegaConf.has_resolver("hs_project_root"):
     OmegaConf.register_new_resolver("hs_project_root", lambda: str(PROJECT_ROOT))
     OmegaConf.register_new_resolver("hs_plain_name", plain_name)
+    OmegaConf.register_new_resolver("hs_job_dir", job_dirname)
 
 
 def data_root(path: str | Path) -> Path:

@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, read_results, write_evaluation
 from hybrid_sweep.evaluation.export import set_dir
-from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
+from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 from hybrid_sweep.evaluation.results import rewrite_results
 from hybrid_sweep.model.saving import MODEL_DIR, is_saved, read_meta
 
@@ -78,11 +78,12 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
             for stage, model, cache in (("zero_shot", base, cfg.eval.embedding_cache), ("trained", trained, None)):
                 log.info("%s: %s on %s (%d questions, %d candidates)", job.name, stage, name,
                          len(ev.rset.questions), len(ev.rset.candidates))
-                evals[stage] = evaluate(ev.rset, *encode(model, ev.rset, cfg.eval.batch_size, cache, lengths))
+                evals[stage] = evaluate(ev.rset, *encode(model, ev.rset, cfg.eval.batch_size, cache, lengths,
+                                                                 cfg.eval.precision))
             write_evaluation(set_dir(job, name, headline=False), ev.rset, evals, seen_langs=seen,
                              trec_depth=cfg.eval.trec_depth)
             rewrite_results(job / "results.json", {(stage, name): list(e.rows) for stage, e in evals.items()},
-                            length_report(trained, ev.rset, lengths))
+                            set_columns(trained, ev.rset, lengths, cfg.eval.precision))
             added.setdefault(job.name, []).append(name)
             log.info("%s: added %s", job.name, name)
     return added

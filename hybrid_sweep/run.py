@@ -19,7 +19,7 @@ from hybrid_sweep import paths
 from hybrid_sweep.batching import pairs_seen
 from hybrid_sweep.evaluation import encode, evaluate, headline, read_results, stage_rows, write_evaluation, write_results
 from hybrid_sweep.evaluation.export import set_dir
-from hybrid_sweep.evaluation.lengths import eval_lengths, length_report
+from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
 from hybrid_sweep.runtime import quiet_libraries
 from hybrid_sweep.training.plan import Plan, plan, run_keys, world_size
@@ -40,7 +40,7 @@ def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str, timings: dic
         log.info("%s: evaluating on %s (%d questions, %d candidates)", stage, name, len(rset.questions),
                  len(rset.candidates))
         started = time.perf_counter()
-        embeddings = encode(model, rset, cfg.eval.batch_size, cache, cfg.eval.max_length)
+        embeddings = encode(model, rset, cfg.eval.batch_size, cache, cfg.eval.max_length, cfg.eval.precision)
         encoded = time.perf_counter()
         out[name] = evaluate(rset, *embeddings)
         timings[f"{stage}_encode_seconds"] = round(timings.get(f"{stage}_encode_seconds", 0) + encoded - started, 1)
@@ -82,7 +82,8 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     model = build_biencoder(cfg.model)
     base_hash = weights_hash(model.encoder.state_dict()) if cfg.model.get("save", False) else None
     lengths = eval_lengths(model, cfg.eval.max_length)
-    set_info = {name: length_report(model, ev.rset, lengths) for name, ev in plan_.data.evals.items()}
+    set_info = {name: set_columns(model, ev.rset, lengths, cfg.eval.precision)
+                for name, ev in plan_.data.evals.items()}
     timings: dict[str, float] = {}
     evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
     logger = make_logger(cfg.logger, output_dir, keys, resolved)

@@ -147,8 +147,10 @@ def test_syntactic_distances_reflect_typology(syntactic):
 def test_genetic_distance_follows_family_tree():
     assert uriel_distance("en", "de", "genetic") < uriel_distance("en", "es", "genetic") < 1.0
     assert uriel_distance("en", "zh", "genetic") == pytest.approx(1.0)
-    with pytest.raises(ValueError, match=r"no fam values for 'eu' \(eus\), so no genetic distance"):
+    with pytest.raises(ValueError, match=r"has no genetic distance \(fam\) values for 'eu' \(eus\)"):
         uriel_distance("en", "eu", "genetic")
+    lenient = distance_matrix(["en", "eu", "de"], "genetic", strict=False)  # a 205-language analysis keeps going
+    assert np.isnan(lenient.at["en", "eu"]) and lenient.at["en", "de"] == pytest.approx(uriel_distance("en", "de", "genetic"))
 
 
 def test_geographic_distance_reflects_location():
@@ -160,7 +162,7 @@ def test_unknown_kind_and_code_raise():
         uriel_distance("en", "de", "lexical")
     with pytest.raises(ValueError, match=r"unknown language code\(s\) 'xx' \(closest: "):
         uriel_distance("en", "xx")
-    with pytest.raises(ValueError, match=r"has no syntactic distance \(syntax_knn\) for 'bh' \(bih\)"):
+    with pytest.raises(ValueError, match=r"has no syntactic distance \(syntax_knn\) values for 'bh' \(bih\)"):
         uriel_distance("en", "bh")  # Bihari languages: langcodes knows the code, URIEL does not
 
 

@@ -80,7 +80,7 @@ def test_a_missing_column_is_named_before_the_table_loads(data_root, tmp_path):
      r"data.train \(xquad_articles\) and data.eval.xquad_r read the same data"),
     (["data.eval.xquad_heldout.languages=[en,xx]"], ValueError,
      r"data.eval.xquad_heldout.languages: unknown language code\(s\) 'xx'"),
-    (["data.eval.xquad_heldout.languages=[en,ja]"], ValueError, r"has no file for language\(s\) \['ja'\]"),
+    (["data.eval.xquad_heldout.languages=[en,ja]"], ValueError, r"the data has no language \['ja'\]; it has 11"),
     (["data.eval.xquad_heldout.format=trec"], ValueError, r"data.eval.<name>.format='trec' is unknown"),
     (["data/eval=[]"], ValueError, r"data.eval is empty"),
 ])

@@ -4,7 +4,8 @@
 over seeds, n), reports jobs of the sweep that have no results, and writes ``aggregate.csv`` (every row),
 ``summary.csv`` (per configuration and setting: mean, std, n, 95% CI), ``scaling.png`` and the typology
 analysis (``distance_correlation.csv``, ``distance_scatter.png``: cross-lingual mAP per pair vs URIEL
-distance) into the first directory (or ``--out``).
+distance; ``transfer_*``: each evaluation language's gain over zero-shot vs its distance to the training
+languages) into the first directory (or ``--out``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ import pandas as pd
 from scipy import stats
 
 from hybrid_sweep.evaluation.results import read_results
-from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
+from hybrid_sweep.analysis.typology_analysis import (distance_correlation, gain_bins, gain_correlation, pair_distances,
+                                                     plot_distance_scatter, plot_gain_vs_distance, transfer_table)
 
 SETTINGS = ["mono", "cross", "multi"]
 RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group", "langs"]
@@ -188,6 +190,7 @@ def aggregate(dirs: list[str | Path], out_dir: str | Path | None = None) -> pd.D
     out_dir = Path(out_dir or dirs[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "aggregate.csv", index=False)
+    write_transfer_analysis(df, out_dir)
     sets = per_set(df)
     if len(sets) > 1:  # a summary for every evaluation set; the table and plots are the headline set's
         for name, rows in sets.items():
@@ -202,6 +205,24 @@ def aggregate(dirs: list[str | Path], out_dir: str | Path | None = None) -> pd.D
         distance_correlation(pairs, by=by).to_csv(out_dir / "distance_correlation.csv", index=False)
         plot_distance_scatter(pairs, out_dir / "distance_scatter.png", col=by[0] if by else None)
     return summary_table(df)
+
+
+def write_transfer_analysis(df: pd.DataFrame, out_dir: Path) -> None:
+    """Does transfer reach typologically distant languages? Per language of every evaluation set: the gain
+    over zero-shot against URIEL distance to the nearest training language (``transfer_distance.csv``),
+    its rank correlation with a bootstrap CI per seen group (``transfer_correlation.csv``), a binned table
+    (``transfer_bins.csv``) and a scatter with a trend per evaluation set (``transfer_<set>.png``)."""
+    if not {"zero_shot", "trained"} <= set(df.get("stage", ())) or "train_langs" not in df:
+        return
+    table = transfer_table(df)
+    if table.empty:
+        return
+    by = [c for c in ("batching", "langs") if c in table and table[c].nunique() > 1]
+    table.to_csv(out_dir / "transfer_distance.csv", index=False)
+    gain_correlation(table, by=by).to_csv(out_dir / "transfer_correlation.csv", index=False)
+    gain_bins(table, by=by).to_csv(out_dir / "transfer_bins.csv", index=False)
+    for name, part in table.groupby("eval_set"):
+        plot_gain_vs_distance(part, out_dir / f"transfer_{name}.png", col=by[0] if by else None)
 
 
 def format_table(table: pd.DataFrame) -> str:

@@ -100,3 +100,142 @@ def plot_distance_scatter(table: pd.DataFrame, path: str | Path | None = None, c
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
     return fig
+
+
+DISTANCE_KINDS = ("syntactic", "genetic", "geographic", "featural")
+SEEN_GROUPS = ("trained language", "seen family", "seen script only", "unseen family and script")
+RUN_KEYS = ("sweep", "job")
+
+
+def language_values(rows: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
+    """One value per (run, stage, evaluation set, language): what the set says about that language.
+    Where questions come in many languages (SIB-200, Tatoeba, AfriQA, XQuAD-R) it is the language's
+    pooled multilingual row (its queries against every language); where they come in one or two (Belebele:
+    en, de) it is the cross row from the first query language into that language's passages."""
+    keep = (rows.metric == metric) & (rows.query_lang != "all")
+    out = []
+    for eval_set, part in rows[keep].groupby("eval_set" if "eval_set" in rows else "eval_data", sort=False):
+        queries = sorted(set(part.query_lang))
+        if len(queries) > 2:
+            sub = part[part.setting == "multi"].assign(lang=lambda f: f.query_lang)
+        else:
+            sub = part[(part.setting != "multi") & (part.query_lang == queries[0])].assign(lang=lambda f: f.doc_lang)
+        out.append(sub.assign(eval_set=eval_set))
+    return pd.concat(out, ignore_index=True) if out else rows.iloc[:0].assign(lang=[])
+
+
+def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str] = DISTANCE_KINDS) -> pd.DataFrame:
+    """Per run, evaluation set and language: zero-shot and trained value, the gain, the language's URIEL
+    distances to its nearest training language (``<kind>_nearest``) and to the training set on average
+    (``<kind>_mean``), and whether it, its family or its script was trained on (``seen_group``). NaN where
+    URIEL has no vector for the language."""
+    from hybrid_sweep.languages import get_language
+
+    values = language_values(rows, metric)
+    keys = [k for k in RUN_KEYS if k in values] + ["eval_set", "lang"]
+    extra = [c for c in ("batching", "langs", "group", "model", "train_langs", "seed") if c in values and c not in keys]
+    wide = values.pivot_table(index=keys + extra, columns="stage", values="value", aggfunc="first").reset_index()
+    if not {"zero_shot", "trained"} <= set(wide.columns):
+        raise ValueError("the transfer analysis needs zero_shot and trained rows of the same runs")
+    wide = wide.dropna(subset=["zero_shot", "trained"])
+    wide["gain"] = wide.trained - wide.zero_shot
+    langs = sorted(set(wide.lang) | {l for t in wide.train_langs for l in _trained(t)})
+    matrices = {k: distance_matrix(langs, k, strict=False) for k in kinds}
+    info = {l: get_language(l) for l in langs}
+    for kind, d in matrices.items():
+        wide[f"{kind}_nearest"] = [d.loc[l, sorted(_trained(t))].min() for l, t in zip(wide.lang, wide.train_langs)]
+        wide[f"{kind}_mean"] = [d.loc[l, sorted(_trained(t))].mean() for l, t in zip(wide.lang, wide.train_langs)]
+
+    def group(lang: str, trained: str) -> str:
+        seen = _trained(trained)
+        if lang in seen:
+            return SEEN_GROUPS[0]
+        if info[lang].family is not None and info[lang].family in {info[t].family for t in seen}:
+            return SEEN_GROUPS[1]
+        return SEEN_GROUPS[2] if info[lang].script in {info[t].script for t in seen} else SEEN_GROUPS[3]
+
+    wide["family"] = [info[l].family for l in wide.lang]
+    wide["script"] = [info[l].script for l in wide.lang]
+    wide["seen_group"] = pd.Categorical([group(l, t) for l, t in zip(wide.lang, wide.train_langs)],
+                                        categories=SEEN_GROUPS)
+    return wide
+
+
+def gain_correlation(table: pd.DataFrame, by: Sequence[str] = (), kinds: Sequence[str] = DISTANCE_KINDS,
+                     n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Spearman rank correlation of the gain with each distance (to the nearest training language), with
+    a 95% bootstrap interval over languages, overall and per ``seen_group``, within each ``by`` group."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for key, part in table.groupby(["eval_set", *by], observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        for seen, sub in [("all", part)] + [(s, part[part.seen_group == s]) for s in SEEN_GROUPS]:
+            for kind in kinds:
+                x, y = sub[f"{kind}_nearest"].to_numpy(), sub.gain.to_numpy()
+                ok = np.isfinite(x) & np.isfinite(y)
+                x, y = x[ok], y[ok]
+                row = {**dict(zip(["eval_set", *by], key)), "seen_group": seen, "distance": kind, "n": len(x)}
+                if len(x) >= 5 and np.ptp(x) > 0 and np.ptp(y) > 0:
+                    boot = []
+                    for _ in range(n_boot):
+                        i = rng.integers(0, len(x), len(x))
+                        if np.ptp(x[i]) > 0 and np.ptp(y[i]) > 0:
+                            boot.append(stats.spearmanr(x[i], y[i])[0])
+                    row.update(spearman=float(stats.spearmanr(x, y)[0]), ci_low=float(np.percentile(boot, 2.5)),
+                               ci_high=float(np.percentile(boot, 97.5)))
+                out.append(row)
+    return pd.DataFrame(out)
+
+
+def gain_bins(table: pd.DataFrame, by: Sequence[str] = (), kind: str = "syntactic", bins: int = 4) -> pd.DataFrame:
+    """Mean gain (and zero-shot, trained values) per quantile bin of the distance to the nearest training
+    language, within each evaluation set and ``by`` group."""
+    out = []
+    for key, part in table.groupby(["eval_set", *by], observed=True):
+        part = part.dropna(subset=[f"{kind}_nearest"])
+        if part.empty:
+            continue
+        binned = pd.qcut(part[f"{kind}_nearest"].rank(method="first"), min(bins, len(part)), labels=False)
+        for b, sub in part.groupby(binned):
+            key_ = key if isinstance(key, tuple) else (key,)
+            out.append({**dict(zip(["eval_set", *by], key_)), "bin": int(b) + 1,
+                        f"{kind}_from": sub[f"{kind}_nearest"].min(), f"{kind}_to": sub[f"{kind}_nearest"].max(),
+                        "languages": sub.lang.nunique(), "zero_shot": sub.zero_shot.mean(),
+                        "trained": sub.trained.mean(), "gain": sub.gain.mean()})
+    return pd.DataFrame(out)
+
+
+def plot_gain_vs_distance(table: pd.DataFrame, path: str | Path | None = None, kind: str = "syntactic",
+                          col: str | None = None, metric_label: str = "mAP"):
+    """Gain over zero-shot against the distance to the nearest training language, one point per
+    (run, language), coloured by what of the language was seen, with a least-squares trend per panel."""
+    from matplotlib.figure import Figure
+
+    panels = [(None, table)] if col is None else list(table.groupby(col, observed=True))
+    fig = Figure(figsize=(4.8 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
+    colours = dict(zip(SEEN_GROUPS, ("tab:green", "tab:blue", "tab:orange", "tab:red")))
+    for ax, (name, part) in zip(axes[0], panels):
+        part = part.dropna(subset=[f"{kind}_nearest"])
+        for seen in SEEN_GROUPS:
+            sub = part[part.seen_group == seen]
+            if len(sub):
+                ax.scatter(sub[f"{kind}_nearest"], sub.gain, s=12, alpha=0.6, color=colours[seen],
+                           label=f"{seen} (n={len(sub)})")
+        if len(part) >= 2 and part[f"{kind}_nearest"].nunique() > 1:
+            slope, intercept = np.polyfit(part[f"{kind}_nearest"], part.gain, 1)
+            xs = np.linspace(part[f"{kind}_nearest"].min(), part[f"{kind}_nearest"].max(), 20)
+            ax.plot(xs, slope * xs + intercept, color="black", lw=1.2, label=f"trend {slope:+.3f} per unit")
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_title(f"{col}={name}" if col else "gain over zero-shot", fontsize=10)
+        ax.set_xlabel(f"URIEL {kind} distance to the nearest training language")
+        ax.legend(fontsize=7, loc="best")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"{metric_label}: trained - zero-shot")
+    fig.tight_layout()
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    return fig

@@ -38,6 +38,21 @@ CATALOG: dict[str, DatasetMeta] = {d.name: d for d in (
                 "https://github.com/IndoNLP/nusax (Winata et al. 2023)",
                 ("ace", "ban", "bbc", "bjn", "bug", "en", "id", "jv", "mad", "min", "nij", "su"),
                 splits=("train", "valid", "test"), note="12-way parallel sentences, one CSV column per language"),
+    DatasetMeta("sib-200", "parallel", "sib200/annotated", "CC BY-SA 4.0 (FLORES-200 sentences)",
+                "https://github.com/dadelani/sib-200 (Adelani et al. 2024), commit 593cea8",
+                splits=("train", "dev", "test"),
+                note="205 FLORES-200 varieties, 205-way parallel by index_id; 701/99/204 sentences per split"),
+    DatasetMeta("belebele-sib200", "retrieval", "belebele-sib200", "CC BY-SA 4.0 (Belebele, FLORES-200)",
+                "https://github.com/facebookresearch/belebele (Bandarkar et al. 2024) rebuilt on SIB-200",
+                splits=("test",), contains=("sib-200", "belebele"),
+                note="137 passages rebuilt from SIB-200 sentences of all splits; 250 questions in en and de"),
+    DatasetMeta("tatoeba-112", "parallel", "tatoeba-112", "CC BY 2.0 FR (Tatoeba)",
+                "https://github.com/facebookresearch/LASER data/tatoeba/v1 (Artetxe & Schwenk 2019)",
+                splits=("test",), note="X-English pairs in 112 languages; the English side differs per language"),
+    DatasetMeta("afriqa", "retrieval", "afriqa/data", "CC BY 4.0",
+                "https://github.com/masakhane-io/afriqa (Ogundepo et al. 2023), commit 5c29933",
+                splits=("train", "dev", "test"),
+                note="native questions in 9 African languages, gold English (French for fon) passages only"),
 )}
 
 

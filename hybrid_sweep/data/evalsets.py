@@ -11,6 +11,8 @@ language, graded relevance) out. One reader per format, registered by name.
 * ``parallel``: a table of translations, one column per language (e.g. NusaX-MT): each sentence of a
   ``queries`` language retrieves its translations among the pooled sentences of the ``documents`` languages.
   Translation retrieval, not QA (``task`` says so in the results).
+* ``sib200``, ``belebele_sib200``, ``tatoeba``, ``afriqa``: the many-language sets (``manylang`` reads
+  them); ``languages: all | [list] | stratified:N`` picks their languages (``codes.pick_languages``).
 """
 from __future__ import annotations
 
@@ -18,10 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hybrid_sweep.data.catalog import DatasetMeta
-from hybrid_sweep.data.codes import config_languages, language_codes, language_of
-from hybrid_sweep.data.corpora import describe
-from hybrid_sweep.data.lareqa import read_folder
+from hybrid_sweep.data.catalog import DatasetMeta, dataset
+from hybrid_sweep.data.codes import config_languages, language_codes, language_of, pick_languages
+from hybrid_sweep.data.corpora import describe, resolve_path
+from hybrid_sweep.data.lareqa import discover_languages, read_folder
+from hybrid_sweep.data.manylang import (SIB_SPLITS, afriqa_languages, afriqa_pairs, belebele_index, belebele_lines,
+                                        belebele_questions, rebuild_passage, sib_sentences, sib_varieties,
+                                        tatoeba_languages, tatoeba_pairs)
 from hybrid_sweep.data.records import Candidate, Question, RetrievalSet
 from hybrid_sweep.data.split import article_split
 from hybrid_sweep.data.tables import read_table
@@ -48,7 +53,7 @@ def load_eval_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> E
 def lareqa_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
     key = f"data.eval.{name}"
     meta, folder = describe(cfg, data_root, key, "lareqa")
-    files = read_folder(folder, config_languages(cfg.get("languages"), f"{key}.languages"), f"{key}.languages")
+    files = read_folder(folder, _languages(cfg, key, discover_languages(folder)), f"{key}.languages")
     take = cfg.get("articles", "all")
     info = {"eval_data": meta.name}
     if take == "held_out":
@@ -133,3 +138,119 @@ def parallel_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> Ev
         qrels.setdefault(c.cid.split("/", 1)[1], {})[c.cid] = 1
     return EvalSet(RetrievalSet(name, questions, candidates, qrels, task="translation"), str(Path(path).resolve()),
                    meta, {"eval_data": meta.name, "eval_split": part})
+
+
+def _languages(cfg: Mapping, key: str, labels, default_keep=()) -> tuple[str, ...]:
+    return pick_languages(cfg.get("languages"), list(labels), f"{key}.languages", cfg.get("keep") or default_keep)
+
+
+@EVAL_FORMATS.register("sib200")
+def sib200_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
+    """SIB-200 sentences retrieve their translations (LAReQA-style): every sentence of every chosen
+    language is a query and a candidate; relevant: the same ``index_id`` in every other language; a
+    sentence never retrieves itself. ``pairs: pivot`` reports language pairs with the ``pivot`` (X -> en,
+    en -> X) beside the pooled setting; ``all`` every pair (N^2 blocks)."""
+    key = f"data.eval.{name}"
+    meta, folder = describe(cfg, data_root, key, "sib200")
+    part = cfg.get("split", "test")
+    varieties = sib_varieties(folder)
+    langs = _languages(cfg, key, varieties)
+    texts = {l: sib_sentences(folder, varieties[l], part) for l in langs}
+    ids = [i for i, _ in texts[langs[0]]]
+    for l in langs:
+        if [i for i, _ in texts[l]] != ids:
+            raise ValueError(f"{key}: {varieties[l]}/{part}.tsv lists other index_ids than {varieties[langs[0]]}")
+    questions = tuple(Question(str(i), l, t, own=f"{l}/{i}") for l in langs for i, t in texts[l])
+    candidates = tuple(Candidate(f"{l}/{i}", l, t) for l in langs for i, t in texts[l])
+    qrels = {str(i): {f"{l}/{i}": 1 for l in langs} for i in ids}
+    pivots = _pivots(cfg, key, langs)
+    return EvalSet(RetrievalSet(name, questions, candidates, qrels, task="translation", pivots=pivots),
+                   str(folder.resolve()), meta, {"eval_data": meta.name, "eval_split": part, "eval_langs": len(langs)})
+
+
+def _pivots(cfg: Mapping, key: str, langs: tuple[str, ...]) -> tuple[str, ...]:
+    pairs = cfg.get("pairs", "pivot")
+    if pairs == "all":
+        return ()
+    if pairs != "pivot":
+        raise ValueError(f"{key}.pairs={pairs!r}: use pivot (pairs with {key}.pivot) or all")
+    pivot = pick_languages([cfg.get("pivot", "en")], langs, f"{key}.pivot")
+    return pivot
+
+
+@EVAL_FORMATS.register("belebele_sib200")
+def belebele_sib200_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
+    """Belebele questions (``query_languages``: en, de) retrieve their passage among the 137 passages
+    rebuilt in every chosen SIB-200 language (relevant: that passage in every language). The English
+    rebuild must equal the English Belebele text, or the index is wrong and loading fails."""
+    key = f"data.eval.{name}"
+    meta, folder = describe(cfg, data_root, key, "belebele_sib200")
+    sib_folder = resolve_path(data_root, cfg.get("sib_path") or dataset("sib-200").path)
+    belebele = resolve_path(data_root, cfg.get("belebele_path", "train/belebele"))
+    varieties = sib_varieties(sib_folder)
+    langs = _languages(cfg, key, varieties)
+    passages = belebele_index(folder / "belebele_passage_to_sib_index_ids.json")
+    english = belebele_lines(belebele / "eng_Latn.jsonl")
+    all_splits = {l: dict(s for part in SIB_SPLITS for s in sib_sentences(sib_folder, varieties[l], part))
+                  for l in {*langs, "en"}}
+    for p in passages:
+        if rebuild_passage(p, all_splits["en"]) != english[p.line]["text"]:
+            raise ValueError(f"{key}: the English SIB-200 sentences {p.sib_index_ids} do not give Belebele "
+                             f"line {p.line} of {belebele / 'eng_Latn.jsonl'}")
+    lines = tuple(p.line for p in passages)
+    query_langs = config_languages(cfg.get("query_languages") or ["en", "de"], f"{key}.query_languages")
+    files = {"en": "eng_Latn", "de": "deu_Latn"}
+    unknown = [l for l in query_langs if l not in files]
+    if unknown:
+        raise ValueError(f"{key}.query_languages: Belebele questions exist in en and de only, not {unknown}")
+    questions = tuple(Question(f"{q.line}/{q.number}", q.lang, q.text) for l in query_langs
+                      for q in belebele_questions(belebele / f"{files[l]}.jsonl", l, lines))
+    candidates = tuple(Candidate(f"{l}/{p.line}", l, rebuild_passage(p, all_splits[l])) for l in langs for p in passages)
+    qrels = {q.qid: {f"{l}/{q.qid.split('/')[0]}": 1 for l in langs} for q in questions}
+    return EvalSet(RetrievalSet(name, questions, candidates, qrels, task="qa", pivots=_pivots(cfg, key, langs)),
+                   str(folder.resolve()), meta, {"eval_data": meta.name, "eval_langs": len(langs)})
+
+
+@EVAL_FORMATS.register("tatoeba")
+def tatoeba_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
+    """Tatoeba bitext retrieval as the benchmark defines it: within each language pair, each X sentence
+    retrieves its English translation among that pair's English sentences (X -> en) and the reverse
+    (en -> X). Each pair is its own pool (``Question.pool``); accuracy@1 is ``recall@1``."""
+    key = f"data.eval.{name}"
+    meta, folder = describe(cfg, data_root, key, "tatoeba")
+    codes = tatoeba_languages(folder)
+    langs = _languages(cfg, key, codes)
+    questions, candidates, qrels = [], [], {}
+    for l in langs:
+        for i, (x, en) in enumerate(tatoeba_pairs(folder, codes[l])):
+            qid = f"{l}/{i}"
+            questions += [Question(qid, l, x, own=f"{qid}/{l}", pool=l), Question(qid, "en", en, own=f"{qid}/en", pool=l)]
+            candidates += [Candidate(f"{qid}/{l}", l, x, pool=l), Candidate(f"{qid}/en", "en", en, pool=l)]
+            qrels[qid] = {f"{qid}/{l}": 1, f"{qid}/en": 1}
+    return EvalSet(RetrievalSet(name, tuple(questions), tuple(candidates), qrels, task="translation", pivots=("en",)),
+                   str(folder.resolve()), meta, {"eval_data": meta.name, "eval_langs": len(langs)})
+
+
+@EVAL_FORMATS.register("afriqa")
+def afriqa_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> EvalSet:
+    """AfriQA: each native question retrieves its gold passage (English; French for fon) among the gold
+    passages of every chosen language (identical passages pooled once); its human translation, asked
+    of the same pool, is the monolingual control (query language en / fr)."""
+    key = f"data.eval.{name}"
+    meta, folder = describe(cfg, data_root, key, "afriqa")
+    part = cfg.get("split", "test")
+    names = afriqa_languages(folder)
+    langs = _languages(cfg, key, names)
+    read = [afriqa_pairs(folder, names[l], part) for l in langs]
+    pairs = [p for found, _ in read for p in found]
+    if not pairs:
+        raise ValueError(f"{key}: no AfriQA {part} pairs for {list(langs)} in {folder}")
+    passage_id: dict[tuple[str, str], str] = {}
+    for p in pairs:
+        passage_id.setdefault((p.pivot, p.passage), f"{p.pivot}/{len(passage_id)}")
+    questions = tuple(q for p in pairs for q in (Question(p.qid, p.lang, p.question), Question(p.qid, p.pivot, p.translated)))
+    candidates = tuple(Candidate(cid, pivot, text) for (pivot, text), cid in passage_id.items())
+    qrels = {p.qid: {passage_id[(p.pivot, p.passage)]: 1} for p in pairs}
+    return EvalSet(RetrievalSet(name, questions, candidates, qrels, task="qa"), str(folder.resolve()), meta,
+                   {"eval_data": meta.name, "eval_split": part, "eval_langs": len(langs),
+                    "eval_skipped_empty": sum(n for _, n in read)})

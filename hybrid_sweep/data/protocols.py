@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hybrid_sweep.data.corpora import TrainCorpus, load_corpus
+from hybrid_sweep.data.catalog import CATALOG, dataset
+from hybrid_sweep.data.corpora import TrainCorpus, load_corpus, resolve_path
 from hybrid_sweep.data.evalsets import EvalSet, load_eval_set
 from hybrid_sweep.data.records import QAItem, RetrievalSet
 
@@ -43,14 +44,19 @@ def split_settings(cfg: Mapping) -> dict:
     return {"seed": int(cfg.get("split_seed", 0)), "held_out": int(cfg.get("eval_articles", 16))}
 
 
-def load_data(cfg: Mapping, data_root: Path, max_questions: int | None = None) -> DataPlan:
+def load_data(cfg: Mapping, data_root: Path, max_questions: int | None = None, langs=None) -> DataPlan:
     """Read the training corpus and every evaluation set of a ``data`` config, then check they do not leak.
-    ``max_questions`` keeps that many parallel question ids per set (``eval.max_questions``, for a quick look)."""
+    ``max_questions`` keeps that many parallel question ids per set (``eval.max_questions``, for a quick look);
+    ``langs`` (``eval.langs``: all, a list or stratified:N), when set, replaces every set's ``languages``."""
     if not cfg.get("train"):
         raise ValueError("data.train is not set: choose a training corpus, e.g. data/train=xquad_articles")
     evals_cfg = cfg.get("eval") or {}
     if not evals_cfg:
         raise ValueError("data.eval is empty: choose at least one evaluation set, e.g. data/eval=[xquad_heldout]")
+    if langs is not None:
+        evals_cfg = {name: {**ecfg, "languages": langs} for name, ecfg in evals_cfg.items()}
+    for name, ecfg in evals_cfg.items():
+        check_declared_leakage(cfg["train"], name, ecfg, data_root)
     split = split_settings(cfg)
     corpus = load_corpus(cfg["train"], data_root, split)
     evals = {name: load_eval_set(name, ecfg, data_root, split) for name, ecfg in evals_cfg.items()}
@@ -71,6 +77,23 @@ def fewer_questions(rset: RetrievalSet, n: int, seed: int = 0) -> RetrievalSet:
         return rset
     keep = set(random.Random(seed).sample(ids, n))
     return replace(rset, questions=tuple(q for q in rset.questions if q.qid in keep))
+
+
+def check_declared_leakage(train_cfg: Mapping, name: str, eval_cfg: Mapping, data_root: Path) -> None:
+    """Before anything loads: an evaluation set declared as built from a dataset (``DatasetMeta.contains``:
+    Belebele x SIB-200 is made of SIB-200 sentences of every split) never meets training on that dataset,
+    named or given by a path inside its folder."""
+    if not eval_cfg.get("dataset"):
+        return
+    for source in dataset(eval_cfg["dataset"]).contains:
+        if source not in CATALOG:
+            continue
+        folder = resolve_path(data_root, CATALOG[source].path).resolve()
+        train_path = resolve_path(data_root, train_cfg["path"]).resolve() if train_cfg.get("path") else None
+        if train_cfg.get("dataset") == source or (train_path is not None and train_path.is_relative_to(folder)):
+            raise ValueError(f"data.eval.{name} ({eval_cfg['dataset']}) is built from {source}, which data.train "
+                             f"trains on: the model would be evaluated on text it trained on. Evaluate on another "
+                             f"set or train on other data")
 
 
 def check_leakage(corpus: TrainCorpus, train_cfg: Mapping, name: str, ev: EvalSet, eval_cfg: Mapping) -> None:

@@ -11,6 +11,10 @@ class Question:
     lang: str
     text: str
     article: str = ""  # the source article (LAReQA sets), for article-level splits
+    own: str = ""  # the candidate id of this very text when the pool holds it too (parallel sentences):
+    #                left out of this question's ranking and of its relevant items, so it never retrieves itself
+    pool: str = ""  # a question ranks only the candidates of its own pool ("": the one shared pool);
+    #                 Tatoeba: each language pair is a pool, as the benchmark defines it
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class Candidate:
     text: str
     paragraph: str = ""
     article: str = ""
+    pool: str = ""  # see ``Question.pool``
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,8 @@ class RetrievalSet:
     candidates: tuple[Candidate, ...]
     qrels: dict[str, dict[str, int]] = field(hash=False)
     task: str = "qa"
+    pivots: tuple[str, ...] = ()  # when set, language pairs are reported only with a pivot on one side
+    #                               (SIB-200's 205 x 205 pairs would be 42k blocks); the pooled setting always
 
     @cached_property
     def languages(self) -> tuple[str, ...]:
@@ -47,7 +54,8 @@ class RetrievalSet:
         return tuple(sorted({q.lang for q in self.questions}))
 
     def relevant(self, qid: str) -> tuple[str, ...]:
-        """The relevant candidate ids of a question, in candidate-language order."""
+        """The relevant candidate ids of a parallel id (before a question leaves out its ``own`` text), in
+        candidate-language order."""
         lang_of = self._lang_of
         rel = self.qrels.get(qid, {})
         return tuple(sorted((c for c in rel if c in lang_of), key=lambda c: (lang_of[c], c)))

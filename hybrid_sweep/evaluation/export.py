@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from hybrid_sweep.data.records import RetrievalSet
-from hybrid_sweep.evaluation.retrieval import Evaluation, Pool, QueryValues, score_chunks
+from hybrid_sweep.evaluation.retrieval import Evaluation, Pool, QueryValues, pools, score_chunks
 
 PER_QUERY_FILE = "per_query.parquet"
 QRELS_FILE = "qrels.trec"
@@ -64,7 +64,8 @@ def write_trec_qrels(path: Path, rset: RetrievalSet) -> None:
     with Path(path).open("w") as fh:
         for q in rset.questions:
             grades = rset.qrels.get(q.qid, {})
-            fh.writelines(f"{trec_query_id(q.lang, q.qid)} 0 {cid} {grades[cid]}\n" for cid in rset.relevant(q.qid))
+            fh.writelines(f"{trec_query_id(q.lang, q.qid)} 0 {cid} {grades[cid]}\n" for cid in rset.relevant(q.qid)
+                          if cid != q.own)
 
 
 def faiss_top_k(q_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray:
@@ -81,7 +82,8 @@ def faiss_top_k(q_emb: np.ndarray, pool_emb: np.ndarray, k: int) -> np.ndarray:
 
 def write_trec_run(path: Path, rset: RetrievalSet, q_emb: np.ndarray, c_emb: np.ndarray, depth: int = TREC_DEPTH,
                    tag: str = "hybrid_sweep") -> None:
-    """The multilingual ranking of every question, top ``depth`` (``len(rset.candidates)``: all of it);
+    """The multilingual ranking of every question (its own pool, its own text left out), top ``depth``
+    (``len(rset.candidates)``: all of it);
     gzipped when ``path`` ends in ``.gz`` (ir_measures reads it as is).
 
     Scores are rank-derived (``pool size - rank + 1``). A full-depth run is the exact ranking the metrics
@@ -89,22 +91,25 @@ def write_trec_run(path: Path, rset: RetrievalSet, q_emb: np.ndarray, c_emb: np.
     faiss search (equal up to float rounding among near-tied scores) and undercounts relevant items
     ranked below ``depth``, so cross-check AP on a full run.
     """
-    pool = Pool.of(rset)
-    n = len(rset.candidates)
-    depth = min(depth, n)
-    cids = np.array([rset.candidates[i].cid for i in pool.order])
-    pool_emb = c_emb[pool.order]
-    if depth < n:
-        rankings = [(slice(0, len(q_emb)), faiss_top_k(q_emb, pool_emb, depth))]
-    else:
-        rankings = ((rows, np.argsort(-scores, axis=1, kind="stable")) for rows, scores in score_chunks(q_emb, pool_emb))
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with (gzip.open(tmp, "wt", compresslevel=1) if path.suffix == ".gz" else tmp.open("w")) as fh:
-        for rows, ranked in rankings:
-            for q, top in zip(rset.questions[rows], ranked):
-                qid = trec_query_id(q.lang, q.qid)
-                fh.writelines(f"{qid} Q0 {cid} {r} {n - r + 1} {tag}\n" for r, cid in enumerate(cids[top], 1))
+        for sub, qi, ci in pools(rset):  # a question ranks its own pool, without its own text
+            pool = Pool.of(sub)
+            n = len(sub.candidates)
+            cids = np.array([sub.candidates[i].cid for i in pool.order])
+            pool_emb, q_sub = c_emb[ci][pool.order], q_emb[qi]
+            if depth < n:
+                rankings = [(slice(0, len(q_sub)), faiss_top_k(q_sub, pool_emb, min(depth + 1, n)))]
+            else:
+                rankings = ((rows, np.argsort(-scores, axis=1, kind="stable"))
+                            for rows, scores in score_chunks(q_sub, pool_emb, own=pool.own))
+            for rows, ranked in rankings:
+                for q, own, top in zip(sub.questions[rows], pool.own[rows], ranked):
+                    size = n - int(own >= 0)
+                    qid = trec_query_id(q.lang, q.qid)
+                    fh.writelines(f"{qid} Q0 {cid} {r} {size - r + 1} {tag}\n"
+                                  for r, cid in enumerate(cids[top[top != own][:depth]], 1))
     os.replace(tmp, path)
 
 

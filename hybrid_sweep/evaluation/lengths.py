@@ -35,3 +35,9 @@ def length_report(model, rset: RetrievalSet, lengths: Mapping[str, int]) -> dict
         report[f"{role}_over_train_length"] = sum(k > model.max_length for k in n)
         report[f"{role}_over_eval_length"] = sum(k > lengths[role] for k in n)
     return report
+
+
+def set_columns(model, rset: RetrievalSet, lengths: Mapping[str, int], precision: str = "fp32") -> dict:
+    """The columns every result row of one evaluation set carries: what it retrieves (``task``: qa,
+    translation...), the encoding precision and the ``length_report``."""
+    return {"task": rset.task, "precision": precision, **length_report(model, rset, lengths)}

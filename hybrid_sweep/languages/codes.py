@@ -115,3 +115,23 @@ def canonical_codes(codes: Sequence[str], where: str) -> tuple[str, ...]:
     if unknown:
         raise _unknown_codes_error(unknown, where)
     return tuple(r.code for r in resolved)
+
+
+def variety_labels(flores_codes: Sequence[str]) -> dict[str, str]:
+    """A unique label per FLORES variety of one dataset: the config code (``zul_Latn`` -> ``zu``); where
+    several varieties share a code, the one in the language's usual script keeps it (``zho_Hans`` -> ``zh``),
+    another script adds it (``zho_Hant`` -> ``zh-Hant``, ``arb_Latn`` -> ``ar-Latn``), and a variety in the
+    same script keeps its FLORES code (Dari ``prs_Arab`` beside Persian ``pes_Arab`` -> ``fa``)."""
+    by_code: dict[str, list[str]] = {}
+    for flores in sorted(flores_codes):
+        by_code.setdefault(resolve(flores).code, []).append(flores)
+    labels: dict[str, str] = {}
+    for code, group in by_code.items():
+        usual = resolve(code)
+        for flores in group:
+            script = resolve(flores).script
+            if len(group) == 1 or flores == usual.flores:
+                labels[flores] = code
+            else:
+                labels[flores] = flores if script == usual.script else f"{code}-{script}"
+    return labels

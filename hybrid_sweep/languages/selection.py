@@ -207,3 +207,34 @@ def select_languages(
         matches.remove(anchor)
         matches.insert(0, anchor)
     return tuple(spelled[c] for c in matches[:n])
+
+
+def stratified(n: int, available: Sequence[str], keep: Sequence[str] = ()) -> tuple[str, ...]:
+    """``n`` of ``available`` (variety labels or codes) covering as many families and scripts as they can,
+    for evaluation subsets that cost ``n / len(available)`` of the full set. ``keep`` come first (a
+    pivot such as ``en``); then, greedily, the language adding the most unseen (family, script) values,
+    then an unseen genus, then the family least represented so far, then a language's usual script over
+    another variety (``ar`` before ``ar-Latn``); ties to the smaller label. An unknown family (URIEL has
+    none for e.g. ``eu``, ``lv``) adds nothing. Deterministic: the same inputs give the same list."""
+    pool = sorted(set(available))
+    if not 1 <= n <= len(pool):
+        raise ValueError(f"stratified:{n} must pick between 1 and {len(pool)} languages (those available)")
+    info = {}
+    for code in pool:
+        lang = get_language(code)
+        info[code] = (lang.family, lang.script, lang.genus)
+    chosen = [c for c in dict.fromkeys(keep) if c in info][:n]
+    families, scripts, genera = ({info[c][i] for c in chosen} | {None} for i in range(3))
+    while len(chosen) < n:
+        def gain(c: str) -> tuple:
+            family, script, genus = info[c]
+            counts = sum(info[x][0] == family for x in chosen)
+            variety = "-" in c or "_" in c
+            return (-((family not in families) + (script not in scripts)), genus in genera, counts, variety, c)
+
+        best = min((c for c in pool if c not in chosen), key=gain)
+        chosen.append(best)
+        families.add(info[best][0])
+        scripts.add(info[best][1])
+        genera.add(info[best][2])
+    return tuple(chosen)

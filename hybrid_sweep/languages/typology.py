@@ -147,38 +147,41 @@ def _uriel_languages() -> frozenset[str]:
     return frozenset(_lang2vec_data("family_features.npz")["langs"].tolist())
 
 
-_vectors: dict[tuple[str, str], np.ndarray] = {}  # (kind, ISO 639-3) -> lang2vec vector: its queries are slow
+_vectors: dict[tuple[str, str], np.ndarray | None] = {}  # (kind, ISO 639-3) -> lang2vec vector (None: no values)
 
 
-def _fetch_vectors(kind: str, codes: Sequence[str], isos: Sequence[str]) -> np.ndarray:
+def _fetch_vectors(kind: str, codes: Sequence[str], isos: Sequence[str], strict: bool = True) -> np.ndarray:
     """The raw lang2vec vectors of ``isos`` for one distance kind, querying lang2vec once for those not
-    cached yet; a language URIEL lacks, or has no values for, raises naming it and the kind."""
+    cached yet. A language URIEL lacks, or has no values for, raises naming it and the kind; with
+    ``strict=False`` its row is NaN instead (a 205-language analysis keeps the languages it can place)."""
     feature_set = DISTANCE_FEATURES[kind]
     missing = {iso: code for code, iso in zip(codes, isos) if (kind, iso) not in _vectors}
-    if missing:
-        absent = [f"{code!r} ({iso})" for iso, code in missing.items() if iso not in _uriel_languages()]
-        if absent:
-            raise ValueError(f"URIEL (lang2vec) has no {kind} distance ({feature_set}) for {', '.join(absent)}")
-        found = _load_lang2vec().get_features(list(missing), feature_set)
-        for iso, code in missing.items():
-            values = found[iso]
-            if any(isinstance(v, str) for v in values) or not any(values):  # '--' marks a missing value
-                raise ValueError(f"URIEL (lang2vec) has no {feature_set} values for {code!r} ({iso}), "
-                                 f"so no {kind} distance")
-            _vectors[kind, iso] = np.array(values, dtype=float)
-    return np.array([_vectors[kind, iso] for iso in isos])
+    absent = {iso for iso in missing if iso not in _uriel_languages()}
+    known = [iso for iso in missing if iso not in absent]
+    found = _load_lang2vec().get_features(known, feature_set) if known else {}
+    for iso in missing:
+        values = found.get(iso)
+        empty = values is None or any(isinstance(v, str) for v in values) or not any(values)  # '--': missing
+        _vectors[kind, iso] = None if empty else np.array(values, dtype=float)
+    lacking = [f"{code!r} ({iso})" for code, iso in zip(codes, isos) if _vectors[kind, iso] is None]
+    if lacking and strict:
+        raise ValueError(f"URIEL (lang2vec) has no {kind} distance ({feature_set}) values for {', '.join(lacking)}")
+    width = next((len(_vectors[kind, iso]) for iso in isos if _vectors[kind, iso] is not None), 1)
+    return np.array([_vectors[kind, iso] if _vectors[kind, iso] is not None else np.full(width, np.nan)
+                     for iso in isos])
 
 
-def distance_matrix(langs: Sequence[str], kind: str = "syntactic") -> pd.DataFrame:
+def distance_matrix(langs: Sequence[str], kind: str = "syntactic", strict: bool = True) -> pd.DataFrame:
     """Symmetric, zero-diagonal distance table over ``langs`` (any codes ``get_language`` accepts) in the
-    given order: the cosine distance of their URIEL vectors, computed over the languages in code order."""
+    given order: the cosine distance of their URIEL vectors, computed over the languages in code order.
+    ``strict=False``: a language without values gets NaN distances instead of an error."""
     if kind not in DISTANCE_FEATURES:
         raise ValueError(
             f"unknown distance kind {kind!r}; expected one of {', '.join(DISTANCE_FEATURES)}"
         )
-    codes = canonical_codes(langs, "languages")
+    codes = canonical_codes(langs, "languages") if strict else [str(c) for c in langs]
     order = sorted(set(codes))
-    x = _fetch_vectors(kind, order, [resolve(c).iso639_3 for c in order])
+    x = _fetch_vectors(kind, order, [resolve(c).iso639_3 for c in order], strict)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     d = np.clip(1.0 - x @ x.T, 0.0, None)
     d = (d + d.T) / 2  # exact symmetry despite float rounding in the matmul

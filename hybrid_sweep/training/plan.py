@@ -30,7 +30,7 @@ class Plan:
 def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
     root = paths.data_root(cfg.paths.data_root)
     data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), root,
-                     cfg.eval.get("max_questions"))
+                     cfg.eval.get("max_questions"), cfg.eval.get("langs"))
     train_langs = choose_train_languages(
         cfg.langs, data.train.languages,
         canonical_codes(list(cfg.train_langs), "train_langs") if cfg.train_langs else None,

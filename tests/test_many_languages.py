@@ -1,0 +1,185 @@
+"""The many-language evaluation sets on the real files: SIB-200, Belebele x SIB-200, Tatoeba-112, AfriQA;
+a question never retrieving its own text; per-pair pools; language subsets; the leakage guard."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hybrid_sweep.data.codes import pick_languages
+from hybrid_sweep.data.evalsets import load_eval_set
+from hybrid_sweep.data.manylang import SIB_SPLITS, sib_sentences, sib_varieties
+from hybrid_sweep.data.protocols import load_data
+from hybrid_sweep.data.records import Candidate, Question, RetrievalSet
+from hybrid_sweep.evaluation import read_results
+from hybrid_sweep.evaluation import retrieval
+from hybrid_sweep.evaluation.retrieval import evaluate, set_ranks
+from hybrid_sweep.languages import get_language, stratified
+from hybrid_sweep.paths import PROJECT_ROOT
+
+SIB = {"dataset": "sib-200", "format": "sib200"}
+
+
+def test_sib200_has_205_varieties_of_1004_sentences_with_the_same_index_ids(data_root):
+    varieties = sib_varieties(data_root / "sib200" / "annotated")
+    assert len(varieties) == 205 and len(set(varieties.values())) == 205
+    assert varieties["zh"] == "zho_Hans" and varieties["zh-Hant"] == "zho_Hant" and varieties["ar-Latn"] == "arb_Latn"
+    reference = None
+    for flores in varieties.values():
+        ids = [i for split in SIB_SPLITS for i, _ in sib_sentences(data_root / "sib200" / "annotated", flores, split)]
+        assert len(ids) == 1004 == len(set(ids))
+        reference = reference or ids
+        assert ids == reference, flores
+    assert [len(sib_sentences(data_root / "sib200" / "annotated", "zul_Latn", s)) for s in SIB_SPLITS] == [701, 99, 204]
+
+
+def test_sib200_sentences_retrieve_their_translations_never_themselves(data_root):
+    ev = load_eval_set("sib", {**SIB, "languages": ["en", "zu", "zh-Hant"]}, data_root, {})
+    rset = ev.rset
+    assert ev.rset.task == "translation" and len(rset.questions) == len(rset.candidates) == 3 * 204
+    q = rset.questions[0]
+    assert q.own == f"{q.lang}/{q.qid}" and sorted(rset.qrels[q.qid]) == sorted(f"{l}/{q.qid}" for l in ("en", "zu", "zh-Hant"))
+    # a model that maps each text to an embedding of its index_id, plus noise that ranks the text itself
+    # first: every translation ranks right after it, so with the text left out every translation is rank 1-2
+    ids = sorted({q.qid for q in rset.questions})
+    base = np.eye(len(ids), dtype=np.float32)
+    emb = {c.cid: base[ids.index(c.cid.split("/")[1])] for c in rset.candidates}
+    c_emb = np.stack([emb[c.cid] for c in rset.candidates])
+    q_emb = np.stack([emb[q.own] * 2 for q in rset.questions])
+    result = evaluate(rset, q_emb, c_emb, n_boot=10)
+    macro = {(r.setting, r.metric): r.value for r in result.rows if r.query_lang == "all"}
+    assert macro[("multi", "map")] == 1.0 and macro[("cross", "recall@1")] == 1.0
+    assert macro[("multi", "lang_bias")] == 1.0  # two translations, next to each other
+    assert ("mono", "map") not in macro  # a sentence has nothing to retrieve in its own language
+    pairs = {(r.query_lang, r.doc_lang) for r in result.rows if r.setting == "cross"} - {("all", "all")}
+    assert pairs == {("zu", "en"), ("zh-Hant", "en"), ("en", "zu"), ("en", "zh-Hant")}  # pairs: pivot
+
+
+def test_leaving_out_the_own_text_changes_ranks_exactly_as_counted_by_hand():
+    """Pool en/0, en/1, de/0, de/1. Scores of the de/0 query: itself 1.0, en/1 0.9, en/0 0.8, de/1 0.7.
+    Left out itself, its translation en/0 is 2nd of 3 in the pool and 2nd of 2 in English: AP 1/2."""
+    cands = tuple(Candidate(c, c[:2], c) for c in ("en/0", "en/1", "de/0", "de/1"))
+    rset = RetrievalSet("hand", (Question("0", "de", "de/0", own="de/0"),), cands,
+                        {"0": {"en/0": 1, "de/0": 1}, "1": {"en/1": 1, "de/1": 1}}, task="translation")
+    angle = np.deg2rad([0.0, 25.0, 37.0, 45.0])  # cosines 1.0, 0.906, 0.799, 0.707 with the query
+    c_emb = np.stack([np.cos(angle), np.sin(angle)], axis=1).astype(np.float32)[[2, 1, 0, 3]]  # en/0 en/1 de/0 de/1
+    ranks = set_ranks(rset, c_emb[[2]], c_emb)
+    assert ranks.in_pool.tolist() == [[2]] and ranks.in_lang.tolist() == [[2]]
+    rows = {(r.setting, r.doc_lang, r.metric): r.value for r in evaluate(rset, c_emb[[2]], c_emb, n_boot=10).rows}
+    assert rows[("cross", "en", "map")] == 0.5 and rows[("multi", "all", "map")] == 0.5
+
+
+def test_wide_questions_are_ranked_by_sorting_with_the_same_numbers_and_ties(monkeypatch):
+    rng = np.random.default_rng(0)
+    langs, n = [f"l{i:02d}" for i in range(30)], 40
+    cands = tuple(Candidate(f"{l}/{i}", l, f"{l}{i}") for l in langs for i in range(n))
+    questions = tuple(Question(str(i), l, f"{l}{i}", own=f"{l}/{i}") for l in langs for i in range(n))
+    rset = RetrievalSet("ties", questions, cands, {str(i): {f"{l}/{i}": 1 for l in langs} for i in range(n)})
+    emb = np.round(rng.normal(size=(len(cands), 4)), 1).astype(np.float32)  # coarse values: many exact ties
+    wide = set_ranks(rset, emb, emb)
+    monkeypatch.setattr(retrieval, "WIDE", 1000)  # the per-item counting path
+    narrow = set_ranks(rset, emb, emb)
+    assert wide.in_pool.shape == (1200, 29)
+    assert np.array_equal(wide.in_pool, narrow.in_pool) and np.array_equal(wide.in_lang, narrow.in_lang)
+
+
+def test_belebele_passages_rebuilt_from_sib200_equal_the_english_text_and_link_their_questions(data_root):
+    import json
+
+    ev = load_eval_set("bb", {"dataset": "belebele-sib200", "format": "belebele_sib200",
+                              "languages": ["en", "zu", "ja"]}, data_root, {})
+    rset = ev.rset
+    english = [json.loads(l) for l in (data_root / "train/belebele/eng_Latn.jsonl").read_text().splitlines()]
+    passages = {c.cid: c.text for c in rset.candidates}
+    assert len(passages) == 3 * 137
+    lines = {int(cid.split("/")[1]) for cid in passages}
+    assert all(passages[f"en/{line}"] == english[line]["text"] for line in lines)
+    assert len([q for q in rset.questions if q.lang == "en"]) == 250 == len([q for q in rset.questions if q.lang == "de"])
+    q = next(q for q in rset.questions if q.lang == "en")
+    line, number = map(int, q.qid.split("/"))
+    assert q.text == english[line]["items"][number]["question"]
+    assert set(rset.qrels[q.qid]) == {f"{l}/{line}" for l in ("en", "ja", "zu")}
+    assert rset.query_languages == ("de", "en") and rset.languages == ("en", "ja", "zu")
+
+
+def test_training_on_sib200_cannot_meet_the_belebele_set_it_is_made_of(data_root):
+    evals = {"bb": {"dataset": "belebele-sib200", "format": "belebele_sib200"}}
+    for train in ({"dataset": "sib-200", "format": "pairs"}, {"path": "sib200/annotated/zul_Latn/train.tsv", "format": "pairs"}):
+        with pytest.raises(ValueError, match="built from sib-200, which data.train trains on"):
+            load_data({"train": train, "eval": evals}, data_root)
+
+
+def test_tatoeba_pairs_are_separate_pools_and_accuracy_is_recall_at_1(data_root):
+    ev = load_eval_set("tat", {"dataset": "tatoeba-112", "format": "tatoeba", "languages": ["de", "am"]}, data_root, {})
+    rset = ev.rset
+    assert {q.pool for q in rset.questions} == {"de", "am"}
+    assert len(rset.questions) == 2 * (1000 + 168)
+    # identical embeddings for a pair's two sides: every pair scores 1.0 with its translation only
+    emb = np.zeros((len(rset.candidates), len(rset.candidates) // 2), dtype=np.float32)
+    for row, c in enumerate(rset.candidates):
+        emb[row, row // 2] = 1.0
+    # the am/0 pair also matches de/0's English side exactly: only a shared pool would let it compete
+    emb[[c.cid for c in rset.candidates].index("am/0/en")] = emb[[c.cid for c in rset.candidates].index("de/0/en")]
+    rows = {(r.setting, r.query_lang, r.doc_lang, r.metric): r.value for r in evaluate(rset, emb, emb, n_boot=10).rows}
+    assert rows[("cross", "am", "en", "recall@1")] == 1.0 and rows[("cross", "de", "en", "recall@1")] == 1.0
+    assert rows[("cross", "en", "am", "map")] == 1.0
+
+
+def test_all_112_tatoeba_languages_load_with_unique_codes(data_root):
+    ev = load_eval_set("tat", {"dataset": "tatoeba-112", "format": "tatoeba", "languages": "all"}, data_root, {})
+    assert ev.info["eval_langs"] == 112 and len(ev.rset.questions) == 2 * 88_877
+    assert {"kzj", "dtp", "sw", "zh", "yue", "wuu"} <= set(ev.rset.query_languages)
+
+
+def test_afriqa_native_questions_and_their_translations_share_the_gold_passage(data_root):
+    import json
+
+    ev = load_eval_set("af", {"dataset": "afriqa", "format": "afriqa", "languages": ["ha", "fon"]}, data_root, {})
+    rset = ev.rset
+    assert rset.query_languages == ("en", "fon", "fr", "ha")  # native questions, and their translations
+    assert set(rset.languages) == {"en", "fr"}
+    raw = [json.loads(l) for l in (data_root / "afriqa/data/gold_passages/hau/gold_span_passages.afriqa.hau.en.test.json").read_text().splitlines()]
+    r = raw[0]
+    native = next(q for q in rset.questions if q.qid == f"hau/{r['id']}" and q.lang == "ha")
+    translated = next(q for q in rset.questions if q.qid == native.qid and q.lang == "en")
+    assert native.text == r["question_lang"] and translated.text == r["question_translated"]
+    (gold,) = rset.qrels[native.qid]
+    assert next(c for c in rset.candidates if c.cid == gold).text == r["context"]
+    n_ha = sum(1 for q in rset.questions if q.lang == "ha")
+    n_fon = sum(1 for q in rset.questions if q.lang == "fon")
+    assert n_ha == len(raw) and n_fon == sum(1 for q in rset.questions if q.lang == "fr") == 386
+
+
+def test_stratified_subsets_cover_families_and_scripts_deterministically(data_root):
+    labels = list(sib_varieties(data_root / "sib200" / "annotated"))
+    chosen = stratified(12, labels, keep=["en", "zh"])
+    assert chosen[:2] == ("en", "zh") and len(set(chosen)) == 12 and stratified(12, labels, keep=["en", "zh"]) == chosen
+    families = {get_language(c).family for c in chosen} - {None}
+    scripts = {get_language(c).script for c in chosen}
+    assert len(families) >= 9 and len(scripts) >= 9  # nearly one new family or script per language
+    assert pick_languages("stratified:12", labels, "k", keep=["en", "zh"]) == chosen
+    assert pick_languages(["zho_Hant", "cmn", "zul_Latn"], labels, "k") == ("zh-Hant", "zh", "zu")
+    with pytest.raises(ValueError, match="the data has no language"):
+        pick_languages(["en", "sco"], labels, "data.eval.sib200.languages")
+    with pytest.raises(ValueError, match="stratified:<N>"):
+        pick_languages("stratified:some", labels, "data.eval.sib200.languages")
+
+
+def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_path, cache_dir):
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    cmd = [sys.executable, "-m", "hybrid_sweep.evaluate", "model=tiny", "data=many_languages", "eval.langs=stratified:3",
+           "eval.batch_size=128"]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    job = tmp_path / "evaluate" / "data=many_languages,eval.langs=stratified:3,model=tiny"
+    rows = read_results(job / "results.json")
+    by_set = {}
+    for r in rows:
+        by_set.setdefault(r["eval_set"], set()).add(r["query_lang"])
+    assert set(by_set) == {"sib200", "belebele_sib200", "tatoeba112", "afriqa"}
+    assert len(by_set["sib200"] - {"all"}) == 3 and {"de", "en"} <= by_set["belebele_sib200"]
+    assert len(by_set["afriqa"] - {"all", "en", "fr"}) == 3
+    assert {r["task"] for r in rows if r["eval_set"] == "sib200"} == {"translation"}
