@@ -183,3 +183,58 @@ def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_pa
     assert len(by_set["sib200"] - {"all"}) == 3 and {"de", "en"} <= by_set["belebele_sib200"]
     assert len(by_set["afriqa"] - {"all", "en", "fr"}) == 3
     assert {r["task"] for r in rows if r["eval_set"] == "sib200"} == {"translation"}
+    assert {r["precision"] for r in rows} == {"fp32"}
+
+    from hybrid_sweep.analysis.languages import main as languages_main
+
+    languages_main([str(job)])
+    import pandas as pd
+
+    table = pd.read_csv(job / "languages.csv")
+    assert len(table[table.eval_set == "sib200"]) == 3 and len(table[table.eval_set == "belebele_sib200"]) == 3
+    assert table.family.notna().all() and set(pd.read_csv(job / "scripts.csv").eval_set) == set(by_set)
+
+
+def test_a_trained_sweep_relates_each_languages_gain_to_its_distance_from_training(tmp_path, cache_dir):
+    """A tiny sweep evaluated on XQuAD-R held out and six SIB-200 languages: the aggregate writes the
+    transfer analysis, with every SIB-200 language placed by URIEL and by what of it was trained on."""
+    import pandas as pd
+
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "langs=2,4", "sweep_name=far", "model=tiny", "logger=none",
+           "trainer.max_steps=3", "optimizer.warmup_steps=1", "batching.batch_size=4", "data.eval_articles=1", "data/eval=[xquad_heldout,sib200]",
+           "data.eval.sib200.languages=stratified:6", "data.eval.sib200.keep=[en,zh,ar]"]
+    done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = tmp_path / "far"
+    assert len(list(sweep.glob("*/eval/sib200/per_query.parquet"))) == 2  # folders one level deep
+    table = pd.read_csv(sweep / "transfer_distance.csv")
+    sib = table[table.eval_set == "sib200"]
+    assert len(sib) == 2 * 6 and sib.syntactic_nearest.notna().all()
+    trained = sib[sib.seen_group == "trained language"]
+    assert set(trained.lang) <= {"en", "zh", "ar", "hi"} and (trained.syntactic_nearest == 0).all()
+    assert (sib.gain == sib.trained - sib.zero_shot).all()
+    corr = pd.read_csv(sweep / "transfer_correlation.csv")
+    assert {"sib200", "xquad_heldout"} <= set(corr.eval_set) and "spearman" in corr
+    assert (sweep / "transfer_sib200.png").stat().st_size > 10_000 and (sweep / "transfer_bins.csv").exists()
+
+
+def test_int8_inference_is_a_cached_separately_close_copy(data_root, tmp_path):
+    from omegaconf import OmegaConf
+
+    from hybrid_sweep.evaluation.retrieval import encode
+    from hybrid_sweep.model import build_biencoder
+
+    cfg = OmegaConf.load(PROJECT_ROOT / "conf/model/tiny.yaml")
+    cfg.cache_dir = str(tmp_path / "models")
+    model = build_biencoder(cfg)
+    rset = load_eval_set("sib", {**SIB, "languages": ["en", "de"]}, data_root, {}).rset
+    fp32 = encode(model, rset, 64, tmp_path / "emb")
+    int8 = encode(model, rset, 64, tmp_path / "emb", precision="int8")
+    cos = (fp32[0] * int8[0]).sum(axis=1)
+    assert cos.min() > 0.95 and not np.array_equal(fp32[0], int8[0])
+    assert len(list((tmp_path / "emb").iterdir())) == 2  # fp32 and int8 under their own fingerprints
+    from torch import nn
+
+    assert all(type(m) is not nn.Linear or m.weight.dtype.is_floating_point for m in model.modules())
+    assert any(type(m) is nn.Linear for m in model.modules())  # the model itself stays float, unquantised

@@ -198,3 +198,13 @@ def test_a_sweep_name_never_leaves_the_output_root(name):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         ok = compose("config", overrides=["sweep_name=lang_scaling-v2"], return_hydra_config=True)
     assert ok.hydra.sweep.dir.endswith("/lang_scaling-v2") or ok.hydra.sweep.dir == "outputs/lang_scaling-v2"
+
+
+def test_job_folder_names_stay_one_level_deep_and_bounded():
+    from hybrid_sweep.paths import JOB_NAME_LIMIT, job_dirname
+
+    name = job_dirname("data/eval=[xquad_heldout,sib200],data.eval.x.path=/data/../../etc")
+    assert "/" not in name and ".." not in name and name.startswith("data.eval=[xquad_heldout,sib200]")
+    long_a, long_b = job_dirname("langs=4," + "a" * 300), job_dirname("langs=4," + "a" * 299 + "b")
+    assert len(long_a) == JOB_NAME_LIMIT and long_a != long_b  # a hash of the whole keeps them apart
+    assert job_dirname("langs=4,seed=1") == "langs=4,seed=1"  # short plain names are unchanged

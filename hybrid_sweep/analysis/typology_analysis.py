@@ -107,19 +107,31 @@ SEEN_GROUPS = ("trained language", "seen family", "seen script only", "unseen fa
 RUN_KEYS = ("sweep", "job")
 
 
+def family(lang: str) -> str | None:
+    """A language's family as URIEL (Glottolog) names it, for every language alike: the WALS table of the
+    11 XQuAD-R languages spells some differently (Austro-Asiatic / Austroasiatic), which would split one
+    family in two when they are compared or grouped with the other 190."""
+    from hybrid_sweep.languages import get_language
+    from hybrid_sweep.languages.typology import uriel_genealogy
+
+    language = get_language(lang)
+    return uriel_genealogy(language.iso639_3)[0] or language.family
+
+
 def language_values(rows: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     """One value per (run, stage, evaluation set, language): what the set says about that language.
     Where questions come in many languages (SIB-200, Tatoeba, AfriQA, XQuAD-R) it is the language's
     pooled multilingual row (its queries against every language); where they come in one or two (Belebele:
-    en, de) it is the cross row from the first query language into that language's passages."""
+    en, de) it is the row from the query language with the most rows (en, the pivot) into that language's
+    passages."""
     keep = (rows.metric == metric) & (rows.query_lang != "all")
     out = []
     for eval_set, part in rows[keep].groupby("eval_set" if "eval_set" in rows else "eval_data", sort=False):
-        queries = sorted(set(part.query_lang))
+        queries = part.query_lang.value_counts()  # most rows first: the pivot (en) has a row per language
         if len(queries) > 2:
             sub = part[part.setting == "multi"].assign(lang=lambda f: f.query_lang)
         else:
-            sub = part[(part.setting != "multi") & (part.query_lang == queries[0])].assign(lang=lambda f: f.doc_lang)
+            sub = part[(part.setting != "multi") & (part.query_lang == queries.index[0])].assign(lang=lambda f: f.doc_lang)
         out.append(sub.assign(eval_set=eval_set))
     return pd.concat(out, ignore_index=True) if out else rows.iloc[:0].assign(lang=[])
 
@@ -142,6 +154,7 @@ def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str]
     langs = sorted(set(wide.lang) | {l for t in wide.train_langs for l in _trained(t)})
     matrices = {k: distance_matrix(langs, k, strict=False) for k in kinds}
     info = {l: get_language(l) for l in langs}
+    families = {l: family(l) for l in langs}
     for kind, d in matrices.items():
         wide[f"{kind}_nearest"] = [d.loc[l, sorted(_trained(t))].min() for l, t in zip(wide.lang, wide.train_langs)]
         wide[f"{kind}_mean"] = [d.loc[l, sorted(_trained(t))].mean() for l, t in zip(wide.lang, wide.train_langs)]
@@ -150,11 +163,11 @@ def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str]
         seen = _trained(trained)
         if lang in seen:
             return SEEN_GROUPS[0]
-        if info[lang].family is not None and info[lang].family in {info[t].family for t in seen}:
+        if families[lang] is not None and families[lang] in {families[t] for t in seen}:
             return SEEN_GROUPS[1]
         return SEEN_GROUPS[2] if info[lang].script in {info[t].script for t in seen} else SEEN_GROUPS[3]
 
-    wide["family"] = [info[l].family for l in wide.lang]
+    wide["family"] = [families[l] for l in wide.lang]
     wide["script"] = [info[l].script for l in wide.lang]
     wide["seen_group"] = pd.Categorical([group(l, t) for l, t in zip(wide.lang, wide.train_langs)],
                                         categories=SEEN_GROUPS)
@@ -229,7 +242,8 @@ def plot_gain_vs_distance(table: pd.DataFrame, path: str | Path | None = None, k
             xs = np.linspace(part[f"{kind}_nearest"].min(), part[f"{kind}_nearest"].max(), 20)
             ax.plot(xs, slope * xs + intercept, color="black", lw=1.2, label=f"trend {slope:+.3f} per unit")
         ax.axhline(0.0, color="grey", lw=0.8)
-        ax.set_title(f"{col}={name}" if col else "gain over zero-shot", fontsize=10)
+        sets = ", ".join(map(str, part.eval_set.unique())) if "eval_set" in part else ""
+        ax.set_title(f"{sets}: " + (f"{col}={name}" if col else "gain over zero-shot"), fontsize=10)
         ax.set_xlabel(f"URIEL {kind} distance to the nearest training language")
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)

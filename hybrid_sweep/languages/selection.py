@@ -222,7 +222,7 @@ def stratified(n: int, available: Sequence[str], keep: Sequence[str] = ()) -> tu
     info = {}
     for code in pool:
         lang = get_language(code)
-        info[code] = (lang.family, lang.script, lang.genus)
+        info[code] = (lang.family and _folded(lang.family), lang.script, lang.genus)
     chosen = [c for c in dict.fromkeys(keep) if c in info][:n]
     families, scripts, genera = ({info[c][i] for c in chosen} | {None} for i in range(3))
     while len(chosen) < n:
