@@ -168,8 +168,8 @@ def test_stratified_subsets_cover_families_and_scripts_deterministically(data_ro
         pick_languages("stratified:some", labels, "data.eval.sib200.languages")
 
 
-def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_path, cache_dir):
-    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_path):
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(tmp_path / "cache")}  # own cache: test_run counts model states in the shared one
     cmd = [sys.executable, "-m", "hybrid_sweep.evaluate", "model=tiny", "data=many_languages", "eval.langs=stratified:3",
            "eval.batch_size=128"]
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -195,12 +195,12 @@ def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_pa
     assert table.family.notna().all() and set(pd.read_csv(job / "scripts.csv").eval_set) == set(by_set)
 
 
-def test_a_trained_sweep_relates_each_languages_gain_to_its_distance_from_training(tmp_path, cache_dir):
+def test_a_trained_sweep_relates_each_languages_gain_to_its_distance_from_training(tmp_path):
     """A tiny sweep evaluated on XQuAD-R held out and six SIB-200 languages: the aggregate writes the
     transfer analysis, with every SIB-200 language placed by URIEL and by what of it was trained on."""
     import pandas as pd
 
-    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(tmp_path / "cache")}  # own cache: test_run counts model states in the shared one
     cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "langs=2,4", "sweep_name=far", "model=tiny", "logger=none",
            "trainer.max_steps=3", "optimizer.warmup_steps=1", "batching.batch_size=4", "data.eval_articles=1", "data/eval=[xquad_heldout,sib200]",
            "data.eval.sib200.languages=stratified:6", "data.eval.sib200.keep=[en,zh,ar]"]
