@@ -140,8 +140,8 @@ def parallel_set(name: str, cfg: Mapping, data_root: Path, split: Mapping) -> Ev
                    meta, {"eval_data": meta.name, "eval_split": part})
 
 
-def _languages(cfg: Mapping, key: str, labels, default_keep=()) -> tuple[str, ...]:
-    return pick_languages(cfg.get("languages"), list(labels), f"{key}.languages", cfg.get("keep") or default_keep)
+def _languages(cfg: Mapping, key: str, labels) -> tuple[str, ...]:
+    return pick_languages(cfg.get("languages"), list(labels), f"{key}.languages", cfg.get("keep") or ())
 
 
 @EVAL_FORMATS.register("sib200")
@@ -174,8 +174,7 @@ def _pivots(cfg: Mapping, key: str, langs: tuple[str, ...]) -> tuple[str, ...]:
         return ()
     if pairs != "pivot":
         raise ValueError(f"{key}.pairs={pairs!r}: use pivot (pairs with {key}.pivot) or all")
-    pivot = pick_languages([cfg.get("pivot", "en")], langs, f"{key}.pivot")
-    return pivot
+    return pick_languages([cfg.get("pivot", "en")], langs, f"{key}.pivot")
 
 
 @EVAL_FORMATS.register("belebele_sib200")

@@ -21,11 +21,10 @@ def for_inference(model, precision: str = "fp32"):
         raise ValueError(f"eval.precision={precision!r}: use one of {', '.join(PRECISIONS)}")
     if precision == "fp32":
         return model
-    device = next(model.parameters()).device
-    fast = copy.deepcopy(model).eval()
+    if precision == "int8" and next(model.parameters()).device.type != "cpu":
+        raise ValueError("eval.precision=int8 is PyTorch's CPU dynamic quantisation; on a GPU use bf16")
+    fast = copy.deepcopy(model).eval()  # checked first: a refused precision copies nothing
     if precision == "int8":
-        if device.type != "cpu":
-            raise ValueError("eval.precision=int8 is PyTorch's CPU dynamic quantisation; on a GPU use bf16")
         fast.encoder = torch.ao.quantization.quantize_dynamic(fast.encoder, {nn.Linear}, dtype=torch.qint8)
     else:
         fast.encoder.to(torch.bfloat16)
