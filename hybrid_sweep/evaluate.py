@@ -19,6 +19,7 @@ from hybrid_sweep import paths
 from hybrid_sweep.evaluation import encode, evaluate, headline, write_evaluation, write_results
 from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
+from hybrid_sweep.schema import check_config, cli_guard
 
 log = logging.getLogger("hybrid_sweep")
 # the shared config puts runs into training job folders; a results.json there would make run.py skip the job
@@ -30,9 +31,11 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     """Evaluate ``cfg.model`` on every evaluation set of ``cfg.data``; returns the first set's headline numbers."""
     from hybrid_sweep.data.protocols import load_data
     from hybrid_sweep.model import build_biencoder
-    from hybrid_sweep.runtime import quiet_libraries
+    from hybrid_sweep.runtime import quiet_libraries, set_threads
 
     quiet_libraries()
+    check_config(cfg)
+    threads = set_threads(cfg.trainer.get("threads"))
     output_dir = Path(output_dir)
     data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True),
                      paths.data_root(cfg.paths.data_root), cfg.eval.get("max_questions"), cfg.eval.get("langs"))
@@ -42,7 +45,7 @@ def evaluate_command(cfg: DictConfig, output_dir: str | Path) -> dict:
     seen = list(cfg.eval.seen_langs) if cfg.eval.seen_langs is not None else list(data.train.languages)
     keys = {"sweep": "evaluate", "job": output_dir.name, "model": cfg.model.label,
             "data": f"{data.train.name}->{'+'.join(data.evals)}", "train_data": data.train.name,
-            "eval_data": next(iter(data.evals)), **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
+            "eval_data": next(iter(data.evals)), "threads": threads, **{f"data_{k}": v for k, v in data.info.items() if not isinstance(v, list)}}
     lengths = eval_lengths(model, cfg.eval.max_length)
     rows, summary, set_info = {}, {}, {}
     for i, (name, ev) in enumerate(data.evals.items()):
@@ -77,6 +80,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    cli_guard(sys.argv[1:])
     sys.argv += [f"{k}={v}" for k, v in OUTPUT_DIRS.items() if not any(a.startswith(f"{k}=") for a in sys.argv)]
     if {"-m", "--multirun"} & set(sys.argv):
         sys.argv += ["~hydra.callbacks.aggregate"]  # the training table has no rows for an evaluation

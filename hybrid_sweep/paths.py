@@ -38,10 +38,32 @@ def job_dirname(overrides: str) -> str:
     return name
 
 
+def set_aside(path: Path, into: Path | None = None) -> Path:
+    """Move a damaged file out of the way under a dated name (``results.json.corrupt-20261203-101500``), in
+    its folder or ``into`` another, keeping it for inspection; returns the new path."""
+    import time
+
+    aside = (into or path.parent) / f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+    path.replace(aside)
+    return aside
+
+
+def device_count(devices) -> int:
+    """``trainer.devices`` as a number of processes (a list of device ids counts its ids)."""
+    return len(devices) if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices) else int(devices)
+
+
+def slurm_gpus(accelerator: str, devices) -> int:
+    """GPUs a Slurm job asks for: one per ``trainer.devices`` on a GPU trainer, none on a CPU one."""
+    return device_count(devices) if accelerator in ("gpu", "cuda", "auto") else 0
+
+
 if not OmegaConf.has_resolver("hs_project_root"):
     OmegaConf.register_new_resolver("hs_project_root", lambda: str(PROJECT_ROOT))
     OmegaConf.register_new_resolver("hs_plain_name", plain_name)
     OmegaConf.register_new_resolver("hs_job_dir", job_dirname)
+    OmegaConf.register_new_resolver("hs_devices", device_count)
+    OmegaConf.register_new_resolver("hs_slurm_gpus", slurm_gpus)
 
 
 def data_root(path: str | Path) -> Path:

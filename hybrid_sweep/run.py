@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -21,7 +22,9 @@ from hybrid_sweep.evaluation import encode, evaluate, headline, read_results, st
 from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
-from hybrid_sweep.runtime import quiet_libraries
+from hybrid_sweep.evaluation.results import UnreadableResults
+from hybrid_sweep.runtime import quiet_libraries, set_threads
+from hybrid_sweep.schema import cli_guard
 from hybrid_sweep.training.plan import Plan, plan, run_keys, world_size
 
 log = logging.getLogger("hybrid_sweep")
@@ -49,34 +52,80 @@ def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str, timings: dic
     return out
 
 
+def finished(output_dir: Path) -> dict | None:
+    """The run keys and headline numbers of a job that already finished, or ``None`` if it must run.
+
+    A damaged ``results.json`` is set aside (``results.json.corrupt-<time>``) and the job reruns; a job
+    killed between writing its results and removing its checkpoints has them removed now."""
+    path = output_dir / RESULTS_FILE
+    if not path.exists():
+        return None
+    try:
+        rows = read_results(path)
+    except UnreadableResults as exc:
+        log.warning("%s; moved to %s, rerunning the job", exc, paths.set_aside(path).name)
+        return None
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    log.info("skip: %s already finished", output_dir)
+    return {**rows[0], **headline(stage_rows(rows, "trained", rows[0]["eval_data"]))}
+
+
+@contextmanager
+def job_lock(output_dir: Path):
+    """One process per job folder: a second launcher of the same sweep (or a requeued Slurm task) waits for
+    the job in progress, then finds it finished and skips it, instead of training it again."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(output_dir / ".lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info("%s is running in another process; waiting for it", output_dir)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     """Train and evaluate one configuration; returns the run keys and headline mAPs / language bias."""
+    quiet_libraries()
+    if output_dir is None:
+        output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with job_lock(output_dir):
+        done = finished(output_dir)
+        if done is not None:
+            return done
+        try:
+            return _train(cfg, output_dir)
+        except (KeyboardInterrupt, SystemExit):  # Lightning turns Ctrl-C during fit into sys.exit(1)
+            last = output_dir / "checkpoints" / "last.ckpt"
+            log.error("interrupted: %s is unfinished. Relaunch the same command to resume: finished jobs are "
+                      "skipped and this one restarts from %s", output_dir,
+                      last if last.exists() else "scratch (no checkpoint yet)")
+            raise
+
+
+def _train(cfg: DictConfig, output_dir: Path) -> dict:
     import pytorch_lightning as pl
 
     from hybrid_sweep.model import build_biencoder
     from hybrid_sweep.tracking import finish, log_composition, log_evaluation, log_summary, make_logger
     from hybrid_sweep.training.fit import fit
 
-    quiet_libraries()
-    if output_dir is None:
-        output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
-    output_dir = Path(output_dir)
-    results_path = output_dir / RESULTS_FILE
-    if results_path.exists():
-        rows = read_results(results_path)
-        log.info("skip: %s already finished", output_dir)
-        return {**rows[0], **headline(stage_rows(rows, "trained", rows[0]["eval_data"]))}
-
     plan_ = plan(cfg)
-    output_dir.mkdir(parents=True, exist_ok=True)
     keys = run_keys(cfg, plan_, job=output_dir.name)
+    keys["threads"] = set_threads(cfg.trainer.get("threads"))
     resolved = OmegaConf.to_container(cfg, resolve=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     pairs_seen(plan_.make_sampler, world_size(cfg.trainer), cfg.trainer.max_steps).to_csv(
         output_dir / PAIRS_SEEN_FILE, index=False)
-    log.info("job %s: train_langs=%s batching=%s, %d training ids, %d steps x %d pairs", keys["job"],
+    log.info("job %s: train_langs=%s batching=%s, %d training ids, %d steps x %d pairs, %d threads", keys["job"],
              keys["train_langs"], keys["batching"], len(plan_.space.items), cfg.trainer.max_steps,
-             cfg.batching.batch_size)
+             cfg.batching.batch_size, keys["threads"])
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_biencoder(cfg.model)
@@ -89,9 +138,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     logger = make_logger(cfg.logger, output_dir, keys, resolved)
     try:
         log_composition(logger, plan_.sampler)
-        started = time.perf_counter()
-        fit(cfg, model, plan_, output_dir, logger)
-        keys["train_seconds"] = round(time.perf_counter() - started, 1)
+        keys["train_seconds"] = round(fit(cfg, model, plan_, output_dir, logger), 1)
         evals["trained"] = evaluate_stage(cfg, model, plan_, "trained", timings)
         keys.update(timings)
         rows = {(stage, name): list(ev.rows) for stage, by_set in evals.items() for name, ev in by_set.items()}
@@ -107,7 +154,7 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
     if base_hash is not None:  # before results.json, which marks the job finished
         saved = save_trained(model, OmegaConf.to_container(cfg.model, resolve=True), base_hash, output_dir / MODEL_DIR)
         keys["model_saved_mb"] = round(sum(p.stat().st_size for p in saved.iterdir()) / 2**20, 1)
-    write_results(results_path, rows, {**keys, **{f"data_{k}": v for k, v in plan_.data.info.items()
+    write_results(output_dir / RESULTS_FILE, rows, {**keys, **{f"data_{k}": v for k, v in plan_.data.info.items()
                                                   if not isinstance(v, list)}}, set_info)
     shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
     log.info("job %s done: train %.0fs, encode %.0fs, score %.0fs: %s", keys["job"], keys["train_seconds"],
@@ -123,4 +170,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    import sys
+
+    cli_guard(sys.argv[1:])
     main()

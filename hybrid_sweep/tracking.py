@@ -1,8 +1,11 @@
 """W&B as a side channel: one run per job, grouped by sweep, offline unless an API key is set."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger("hybrid_sweep")
 
 
 def wandb_mode(requested: str) -> str:
@@ -20,20 +23,45 @@ def wandb_mode(requested: str) -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
+INIT_TIMEOUT_S = "30"  # WANDB_INIT_TIMEOUT unless set: an unreachable server costs at most this, once
+
+
 def make_logger(cfg, output_dir: Path, run_keys: dict, config: dict):
-    """A Lightning ``WandbLogger`` for this job, or ``None`` for ``logger=none``."""
+    """A Lightning ``WandbLogger`` for this job, or ``None`` for ``logger=none``. An online run connects here,
+    before training: if W&B cannot be reached or refuses the key, the job logs offline (``wandb sync`` uploads
+    it later) and says so once, rather than failing after its zero-shot evaluation."""
     if cfg.name == "none":
         return None
     if cfg.name != "wandb":
         raise ValueError(f"logger={cfg.name!r} is unknown; use wandb or none")
+    os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.setdefault("WANDB_INIT_TIMEOUT", INIT_TIMEOUT_S)
+    mode = wandb_mode(cfg.mode)
+    logger = _wandb_logger(cfg, output_dir, run_keys, config, mode)
+    if mode == "online":
+        import wandb
+
+        try:
+            logger.experiment  # noqa: B018 - connects now
+        except Exception as exc:  # AuthenticationError, CommError, timeouts: whatever wandb raises offline
+            log.warning("W&B is unreachable (%s: %s); this job logs offline under %s/wandb, upload it later with "
+                        "`wandb sync`", type(exc).__name__, str(exc).splitlines()[0][:160] if str(exc) else "",
+                        output_dir)
+            wandb.finish()
+            logger = _wandb_logger(cfg, output_dir, run_keys, config, "offline")
+    return logger
+
+
+def _wandb_logger(cfg, output_dir: Path, run_keys: dict, config: dict, mode: str):
     from pytorch_lightning.loggers import WandbLogger
 
-    os.environ.setdefault("WANDB_SILENT", "true")
-    return WandbLogger(
+    logger = WandbLogger(
         project=cfg.project, group=run_keys["sweep"], name=run_keys["job"], job_type=run_keys["batching"],
         tags=[f"langs={run_keys['langs']}", f"batching={run_keys['batching']}", f"group={run_keys['group']}",
               f"model={run_keys['model']}"],
-        config={**config, "run": run_keys}, save_dir=str(output_dir), mode=wandb_mode(cfg.mode))
+        config={**config, "run": run_keys}, save_dir=str(output_dir), mode=mode)
+    logger._wandb_init.pop("anonymous", None)  # Lightning always passes it; wandb warns that it does nothing
+    return logger
 
 
 def log_summary(logger, summary: dict[str, float]) -> None:

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 
-# on a busy 2-core machine OpenMP's spin-waiting threads slow small torch ops ~100x; subprocesses inherit it
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from hybrid_sweep.paths import PROJECT_ROOT
+from hybrid_sweep.paths import PROJECT_ROOT  # importing hybrid_sweep sets OMP_WAIT_POLICY=PASSIVE
 
 DATA_ROOT = Path(os.environ.get("HYBRID_SWEEP_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
@@ -31,3 +28,13 @@ def xquad_split(data_root):
 def cache_dir(tmp_path_factory) -> Path:
     """One model cache per test session, so the me5 conversion and tokenizer copy happen once."""
     return Path(os.environ.get("HYBRID_SWEEP_CACHE", tmp_path_factory.mktemp("cache")))
+
+
+def compose_cfg(*overrides: str):
+    """The run config as ``python -m hybrid_sweep.run <overrides>`` composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from hybrid_sweep.paths import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("config", overrides=list(overrides))

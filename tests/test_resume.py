@@ -37,6 +37,11 @@ def test_killed_job_resumes_to_the_same_metrics(tmp_path):
     assert len(job_dirs) == 1
     assert not (job_dirs[0] / "results.json").exists()
     assert (job_dirs[0] / "checkpoints" / "last.ckpt").exists()
+    import torch
+
+    state = torch.load(job_dirs[0] / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    before = next(v["seconds"] for k, v in state["callbacks"].items() if k.startswith("TrainClock"))
+    assert before > 0  # the training time up to the checkpoint travels with it
 
     resumed = subprocess.run(CMD, cwd=PROJECT_ROOT, env=env("killed"), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -44,3 +49,6 @@ def test_killed_job_resumes_to_the_same_metrics(tmp_path):
     assert "resuming from" in log and "train step 1/30" not in log
     straight = next((tmp_path / "straight").rglob("results.json"))
     assert trained_rows(job_dirs[0] / "results.json") == trained_rows(straight)
+    run = json.loads((job_dirs[0] / "results.json").read_text())["run"]
+    assert run["train_seconds"] >= round(before, 1)  # both segments, not only the last one
+    assert run["threads"] >= 1

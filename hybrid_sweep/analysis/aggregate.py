@@ -149,6 +149,7 @@ def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
     trained["langs"] = trained["langs"].astype(int)
     fig, axes = plt.subplots(1, len(SETTINGS), figsize=(4.2 * len(SETTINGS), 3.6), sharey=False)
     line_keys = [k for k in ("model", "data", "batching", "alpha", "group") if trained[k].astype(str).nunique() > 1]
+    one_seed = bool((trained["n"] <= 1).all())  # no interval: joined points would draw seed noise as a trend
     for ax, setting in zip(axes, SETTINGS):
         part = trained[trained.setting == setting]
         groups = part.groupby(line_keys) if line_keys else [((), part)]
@@ -156,7 +157,7 @@ def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
             g = g.sort_values("langs")
             parts = key if isinstance(key, tuple) else (key,)
             label = ", ".join(str(k) for k in parts if str(k) != "-") or "trained"  # "-": mono has no alpha
-            ax.plot(g["langs"], g["mean"], marker="o", label=label)
+            ax.plot(g["langs"], g["mean"], marker="o", ls="none" if one_seed else "-", label=label)
             if (g["n"] > 1).any():
                 ax.fill_between(g["langs"], g["ci_low"], g["ci_high"], alpha=0.2)
         zero = summary[(summary.stage == "zero_shot") & (summary.setting == setting)]
@@ -170,6 +171,9 @@ def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     fig.legend(unique.values(), unique.keys(), loc="lower center", ncol=min(len(unique), 5), frameon=False)
+    if one_seed:
+        fig.suptitle("one seed per point: no interval, points not joined (add seeds before reading a trend)",
+                     fontsize=9, color="firebrick")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -15,9 +15,19 @@ from hybrid_sweep.evaluation.uncertainty import PairedTest
 
 def compare_jobs(job_a: Path, job_b: Path, setting: str = "multi", metric: str = "map",
                  stage_a: str = "trained", stage_b: str = "trained") -> PairedTest:
-    tables = [query_matrix(read_per_query(Path(job) / PER_QUERY_FILE), setting, metric, stage=stage)
-              for job, stage in ((job_a, stage_a), (job_b, stage_b))]
+    tables = []
+    for job, stage in ((job_a, stage_a), (job_b, stage_b)):
+        per_query = read_per_query(Path(job) / PER_QUERY_FILE)
+        metrics = sorted(per_query.metric.unique())
+        if metric not in metrics:
+            raise ValueError(f"--metric {metric}: {job} has per-query values of {', '.join(metrics)}")
+        tables.append(query_matrix(per_query, setting, metric, stage=stage))
     return paired_test(*aligned_matrices(*tables))
+
+
+def signed(x: float) -> str:
+    """A difference with enough digits to be told from zero (``+3.2e-05``, not ``+0.0000``)."""
+    return f"{x:+.4f}" if x == 0 or abs(x) >= 1e-3 else f"{x:+.2e}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,8 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stage-a", default="trained", choices=["trained", "zero_shot"])
     parser.add_argument("--stage-b", default="trained", choices=["trained", "zero_shot"])
     args = parser.parse_args(argv)
-    t = compare_jobs(args.job_a, args.job_b, args.setting, args.metric, args.stage_a, args.stage_b)
-    print(f"{args.setting} {args.metric}: A - B = {t.diff:+.4f}  95% CI [{t.low:+.4f}, {t.high:+.4f}]  "
+    try:
+        t = compare_jobs(args.job_a, args.job_b, args.setting, args.metric, args.stage_a, args.stage_b)
+    except (ValueError, FileNotFoundError) as exc:
+        parser.exit(2, f"error: {exc}\n")
+    print(f"{args.setting} {args.metric}: A - B = {signed(t.diff)}  95% CI [{signed(t.low)}, {signed(t.high)}]  "
           f"p = {t.p_value:.4f}  ({t.n_units} question ids)")
 
 

@@ -9,12 +9,15 @@ or text therefore never reads a stale file.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+log = logging.getLogger("hybrid_sweep")
 CHUNK_TEXTS = 8192  # distinct texts per cached file: ~2-4 minutes of me5-small encoding on 2 CPU cores
 
 
@@ -27,8 +30,10 @@ def model_fingerprint(model) -> str:
                 type(model.tokenizer).__name__, len(model.tokenizer))
     h.update(repr(settings).encode())
     backend = getattr(model.tokenizer, "backend_tokenizer", None)
-    if backend is not None:  # the vocabulary and normalisation rules, not only their size
-        h.update(backend.to_str().encode())
+    if backend is not None:  # the vocabulary and normalisation rules, not only their size; not the
+        # truncation and padding state, which the tokenizer sets on itself at each call
+        spec = {k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")}
+        h.update(json.dumps(spec, sort_keys=True).encode())
     for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}:{t.dtype}:{tuple(t.shape)}".encode())
@@ -69,15 +74,30 @@ def _encode_chunk(model, texts: list[str], role: str, batch_size: int, cache_dir
     if cache_dir is not None:
         length = f"-L{max_length}" if max_length is not None else ""
         path = Path(cache_dir) / fingerprint / f"{role}{length}-{texts_key(texts, role)}.npy"
-        if path.exists():
-            emb = np.load(path)
-            if emb.shape[0] == len(texts):
-                return emb
+        emb = _read_entry(path, len(texts))
+        if emb is not None:
+            return emb
     emb = model.encode(texts, role, batch_size, progress=progress, max_length=max_length)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # per process: jobs sharing a cache never mix writes
         with tmp.open("wb") as fh:
             np.save(fh, emb)
         os.replace(tmp, path)
+    return emb
+
+
+def _read_entry(path: Path, n_texts: int) -> np.ndarray | None:
+    """A cached chunk, or ``None`` to encode it; a damaged entry (truncated, wrong shape, NaN) is deleted,
+    with its name in the log, and encoded again."""
+    if not path.exists():
+        return None
+    try:
+        emb = np.load(path)
+        if emb.ndim != 2 or emb.shape[0] != n_texts or not np.isfinite(emb).all():
+            raise ValueError(f"shape {emb.shape} for {n_texts} texts or non-finite values")
+    except (OSError, ValueError, EOFError) as exc:
+        log.warning("embedding cache entry %s is damaged (%s); encoding it again", path, str(exc)[:120])
+        path.unlink(missing_ok=True)
+        return None
     return emb

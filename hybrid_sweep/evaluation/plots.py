@@ -12,9 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from hybrid_sweep.evaluation.results import ResultRow
+from hybrid_sweep.evaluation.uncertainty import bootstrap_ci
 
 UNSEEN_COLOR = "#b2182b"
 SETTING_COLORS = {"mono": "#4c72b0", "cross": "#dd8452", "multi": "#55a868"}
+BAR_CI_MAX = 60  # languages up to which bars carry intervals (SIB-200's 205 would cost minutes for hairlines)
 CELL_TEXT_MAX = 20  # languages up to which heatmap cells carry their value; past it the text is unreadable
 
 
@@ -74,8 +76,25 @@ def pair_heatmap(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> Fi
     return fig
 
 
-def language_bars(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> Figure:
-    """Per query language: mono, cross (mean over the other candidate languages) and multi ``metric``."""
+def language_intervals(per_query: pd.DataFrame, metric: str = "map") -> dict[str, pd.DataFrame]:
+    """Per setting, a (query_lang -> low, high) table of bootstrap 95% intervals over parallel question ids;
+    cross is the macro over candidate languages, as its bar."""
+    sel = per_query[(per_query.metric == metric) & per_query.setting.isin(["mono", "cross", "multi"])]
+    out = {}
+    for setting, part in sel.groupby("setting", observed=True):
+        rows = {}
+        for lang, group in part.groupby("query_lang", observed=True):
+            matrix = group.pivot_table(index="doc_lang", columns="qid", values="value", aggfunc="first", observed=True)
+            ci = bootstrap_ci(matrix.to_numpy(dtype=float), n_boot=300)
+            rows[lang] = (ci.low, ci.high)
+        out[setting] = pd.DataFrame.from_dict(rows, orient="index", columns=["low", "high"])
+    return out
+
+
+def language_bars(frame: pd.DataFrame, seen: set[str], metric: str = "map",
+                  intervals: dict[str, pd.DataFrame] | None = None) -> Figure:
+    """Per query language: mono, cross (mean over the other candidate languages) and multi ``metric``, with
+    the 95% interval over questions of each bar when ``intervals`` (:func:`language_intervals`) is given."""
     m = frame[(frame.metric == metric) & (frame.query_lang != "all")]
     langs = sorted(m.query_lang.unique())
     values = {
@@ -90,7 +109,12 @@ def language_bars(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> F
     x = np.arange(n)
     for k, (setting, series) in enumerate(values.items()):
         heights = series.reindex(langs).to_numpy(dtype=float)
-        bars = ax.bar(x + (k - 1) * 0.27, heights, 0.27, color=SETTING_COLORS[setting])
+        errors = None
+        if intervals and setting in intervals:
+            ci = intervals[setting].reindex(langs)
+            errors = np.nan_to_num(np.vstack([heights - ci["low"].to_numpy(), ci["high"].to_numpy() - heights]))
+        bars = ax.bar(x + (k - 1) * 0.27, heights, 0.27, color=SETTING_COLORS[setting], yerr=errors,
+                      error_kw={"elinewidth": 0.8, "capsize": 1.5 if n <= CELL_TEXT_MAX else 0, "ecolor": "0.25"})
         for bar, lang in zip(bars, langs):
             if seen and lang not in seen:
                 bar.set_hatch("///")
@@ -102,7 +126,7 @@ def language_bars(frame: pd.DataFrame, seen: set[str], metric: str = "map") -> F
     ax.set_xlabel("query language")
     ax.set_ylim(0, 1.15)  # headroom for the legend
     handles = [Patch(facecolor=SETTING_COLORS[k], label=k) for k in values]  # bars may carry the unseen hatch
-    title = f"{metric} per query language"
+    title = f"{metric} per query language" + (" (95% CI over questions)" if intervals else "")
     if seen and set(langs) - seen:
         handles.append(Patch(facecolor="white", edgecolor=UNSEEN_COLOR, hatch="///", label="unseen in training"))
         title += f" (seen: {_seen_note(seen)})"
@@ -144,7 +168,9 @@ def save_plots(rows: Sequence[ResultRow | Mapping], per_query: pd.DataFrame | No
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frame, seen = _frame(rows), set(seen_langs)
-    figures = {"map_heatmap": pair_heatmap(frame, seen), "map_by_language": language_bars(frame, seen)}
+    intervals = (language_intervals(per_query) if per_query is not None
+                 and frame.query_lang.nunique() <= BAR_CI_MAX else None)
+    figures = {"map_heatmap": pair_heatmap(frame, seen), "map_by_language": language_bars(frame, seen, "map", intervals)}
     if per_query is not None:
         figures["lang_bias_hist"] = bias_histogram(per_query, seen)
     paths = []

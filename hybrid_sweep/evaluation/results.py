@@ -65,12 +65,18 @@ def rewrite_results(path: Path, rows_by_stage: dict[tuple[str, str], list[Result
     os.replace(tmp, path)
 
 
+class UnreadableResults(ValueError):
+    """A results file that is damaged (truncated, not JSON, no rows), unlike one of another schema version."""
+
+
 def read_results(path: Path) -> list[dict]:
     """Rows of a results file; schema-1 rows (one evaluation set per job) have no ``eval_set``: their set is ``eval_data``."""
     try:
         doc = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"unreadable results file {path}: {exc}") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadableResults(f"unreadable results file {path}: {exc}") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list) or not doc["rows"]:
+        raise UnreadableResults(f"{path} holds no result rows")
     schema = doc.get("schema")
     if schema not in (1, SCHEMA_VERSION):
         raise ValueError(f"{path} has results schema {schema!r}; this version reads schemas 1 and {SCHEMA_VERSION}")

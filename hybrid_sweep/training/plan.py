@@ -1,7 +1,7 @@
 """Everything a job decides before any model loads: data, training languages, pairs, this rank's sampler.
 
-Config errors (unknown codes, a language count the data cannot fill, leaking data, a batch the data
-cannot fill) surface here in seconds.
+Config errors (wrong types and ranges, checked by :mod:`hybrid_sweep.schema`; unknown codes, a language
+count the data cannot fill, leaking data, a batch the data cannot fill) surface here in seconds.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hybrid_sweep.batching import BatchStrategy, PairSpace, build_strategy
 from hybrid_sweep.data.protocols import DataPlan, load_data, restrict_items
 from hybrid_sweep.data.tatoeba import load_bitext
 from hybrid_sweep.languages import canonical_codes, choose_train_languages
+from hybrid_sweep.schema import check_config
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Plan:
 
 
 def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
+    check_config(cfg)
     root = paths.data_root(cfg.paths.data_root)
     data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), root,
                      cfg.eval.get("max_questions"), cfg.eval.get("langs"))
@@ -44,8 +46,7 @@ def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
 
 
 def world_size(trainer_cfg) -> int:
-    devices = trainer_cfg.devices
-    return len(devices) if isinstance(devices, (list, tuple)) or OmegaConf.is_list(devices) else int(devices)
+    return paths.device_count(trainer_cfg.devices)
 
 
 def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
