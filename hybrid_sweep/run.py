@@ -134,9 +134,9 @@ def _train(cfg: DictConfig, output_dir: Path) -> dict:
     set_info = {name: set_columns(model, ev.rset, lengths, cfg.eval.precision)
                 for name, ev in plan_.data.evals.items()}
     timings: dict[str, float] = {}
-    evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
-    logger = make_logger(cfg.logger, output_dir, keys, resolved)
+    logger = make_logger(cfg.logger, output_dir, keys, resolved)  # an unreachable W&B shows before any work
     try:
+        evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
         log_composition(logger, plan_.sampler)
         keys["train_seconds"] = round(fit(cfg, model, plan_, output_dir, logger), 1)
         evals["trained"] = evaluate_stage(cfg, model, plan_, "trained", timings)

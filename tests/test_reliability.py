@@ -283,7 +283,8 @@ def run_cli(args, env_extra, out):
 
 
 def test_ctrl_c_says_how_to_resume_and_the_relaunch_finishes(tmp_path):
-    cmd, env = run_cli([*TINY, "trainer.max_steps=40", "trainer.log_every_n_steps=1", "sweep_name=sigint"], {}, tmp_path)
+    cmd, env = run_cli([*TINY, "trainer.max_steps=40", "trainer.log_every_n_steps=1", "eval.zero_shot=false",
+                        "sweep_name=sigint"], {}, tmp_path)
     job = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in job.stdout:
@@ -302,8 +303,8 @@ def test_ctrl_c_says_how_to_resume_and_the_relaunch_finishes(tmp_path):
 
 def test_an_unreachable_wandb_falls_back_to_offline_and_the_job_finishes(tmp_path):
     cmd, env = run_cli([*[a for a in TINY if not a.startswith("logger")], "logger=wandb", "logger.mode=online",
-                        "trainer.log_every_n_steps=1", "sweep_name=nowandb"],
-                       {"WANDB_API_KEY": "k" * 40, "WANDB_BASE_URL": "http://127.0.0.1:9", "WANDB_INIT_TIMEOUT": "8",
+                        "trainer.log_every_n_steps=1", "eval.zero_shot=false", "sweep_name=nowandb"],
+                       {"WANDB_API_KEY": "k" * 40, "WANDB_BASE_URL": "http://127.0.0.1:9", "WANDB_INIT_TIMEOUT": "3",
                         "WANDB_DIR": str(tmp_path)}, tmp_path)
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]

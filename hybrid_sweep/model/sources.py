@@ -1,6 +1,7 @@
 """Model sources: config in, ``(tokenizer, encoder)`` out; nothing else knows where weights came from."""
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -23,8 +24,15 @@ def load_model(kind: str, **options) -> tuple[PreTrainedTokenizerBase, PreTraine
     return SOURCES.get(kind)(**options)
 
 
+@functools.lru_cache(maxsize=4)
+def _tokenizer(path: str, local_only: bool) -> PreTrainedTokenizerBase:
+    """One tokenizer per folder and process: XLM-R's 17 MB tokenizer.json takes ~3 s to parse, once per job
+    of a multirun otherwise. Nothing here changes a tokenizer after loading it."""
+    return AutoTokenizer.from_pretrained(path, local_files_only=local_only)
+
+
 def _from_dir(path: str | Path, local_only: bool) -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
-    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=local_only)
+    tokenizer = _tokenizer(str(Path(path).resolve()) if local_only else str(path), local_only)
     encoder = AutoModel.from_pretrained(str(path), local_files_only=local_only, add_pooling_layer=False)
     return tokenizer, encoder
 
@@ -98,7 +106,7 @@ def tiny_model(cache_dir: str, hidden: int = 32, layers: int = 2, heads: int = 2
             tmp.rename(tok_dir)
         except OSError:  # another process renamed its copy first
             shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
+    tokenizer = _tokenizer(str(tok_dir.resolve()), True)
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=hidden, num_hidden_layers=layers,
                         num_attention_heads=heads, intermediate_size=4 * hidden, max_position_embeddings=514,
                         pad_token_id=tokenizer.pad_token_id)
