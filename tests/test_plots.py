@@ -116,3 +116,44 @@ def test_heatmap_prints_cells_for_few_languages_and_stays_bounded_for_many():
     fig = pair_heatmap(pd.DataFrame([r.__dict__ for r in evaluation(many)[0]]), set(many[:10]))
     assert fig.get_figwidth() <= 20 and fig.get_figheight() <= 18
     assert max(t.get_fontsize() for t in fig.axes[0].get_yticklabels()) < 8
+
+
+def test_language_bars_carry_bootstrap_intervals_around_each_bar():
+    from hybrid_sweep.evaluation.plots import language_intervals
+
+    rng = np.random.default_rng(3)
+    langs, qids = ["de", "en", "fr"], [f"q{i}" for i in range(40)]
+    per_query = pd.DataFrame([{"setting": s, "query_lang": q, "doc_lang": d, "qid": i, "metric": "map",
+                               "value": float(rng.uniform(0, 1) if q != "fr" else 0.9)}
+                              for s, docs in (("mono", None), ("cross", 1), ("multi", "all")) for q in langs
+                              for d in ([q] if docs is None else ["all"] if docs == "all" else [x for x in langs if x != q])
+                              for i in qids])
+    rows = (per_query.groupby(["setting", "query_lang", "doc_lang"]).value.mean().reset_index()
+            .assign(metric="map", n_queries=40))
+    intervals = language_intervals(per_query)
+    for setting in ("mono", "cross", "multi"):
+        means = rows[rows.setting == setting].groupby("query_lang").value.mean()
+        ci = intervals[setting]
+        assert ((ci.low <= means) & (means <= ci.high)).all()
+        assert ci.loc["fr", "low"] == pytest.approx(0.9) and ci.loc["fr", "high"] == pytest.approx(0.9)  # no spread
+        assert (ci.loc[["de", "en"], "high"] - ci.loc[["de", "en"], "low"] > 0.05).all()
+    fig = language_bars(rows, set(), intervals=intervals)
+    bars = [c for c in fig.axes[0].containers if type(c).__name__ == "BarContainer"]
+    assert len(bars) == 3 and all(c.errorbar is not None for c in bars)
+    assert "95% CI" in fig.axes[0].get_title()
+
+
+def test_one_seed_scaling_points_are_not_joined_into_a_trend():
+    from hybrid_sweep.analysis.aggregate import scaling_figure
+
+    def summary(n):
+        return pd.DataFrame([{"stage": "trained", "setting": s, "langs": k, "model": "m", "data": "d",
+                              "batching": b, "alpha": 0.5, "group": "nested", "mean": 0.5 + 0.01 * k, "n": n,
+                              "ci_low": 0.4, "ci_high": 0.6} for s in ("mono", "cross", "multi") for k in (2, 4, 7)
+                             for b in ("mono", "hybrid")])
+
+    for n, style in ((1, "None"), (3, "-")):
+        fig = scaling_figure(summary(n))
+        lines = [line for ax in fig.axes for line in ax.get_lines()]
+        assert len(lines) == 6 and {line.get_linestyle() for line in lines} == {style}
+        assert ("one seed per point" in (fig._suptitle.get_text() if fig._suptitle else "")) == (n == 1)

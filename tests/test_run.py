@@ -208,3 +208,16 @@ def test_job_folder_names_stay_one_level_deep_and_bounded():
     long_a, long_b = job_dirname("langs=4," + "a" * 300), job_dirname("langs=4," + "a" * 299 + "b")
     assert len(long_a) == JOB_NAME_LIMIT and long_a != long_b  # a hash of the whole keeps them apart
     assert job_dirname("langs=4,seed=1") == "langs=4,seed=1"  # short plain names are unchanged
+
+
+def test_compare_names_the_valid_metrics_and_prints_small_differences(sweep, capsys):
+    from hybrid_sweep.analysis.compare import main, signed
+
+    sweep_dir, _, _ = sweep
+    job = sorted(p.parent for p in sweep_dir.rglob("per_query.parquet"))[0]
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(job), str(job), "--metric", "mrr"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--metric mrr" in err and "map" in err and "mrr@10" in err and "Traceback" not in err
+    assert signed(3.2e-5) == "+3.20e-05" and signed(-0.01234) == "-0.0123" and signed(0.0) == "+0.0000"

@@ -137,17 +137,15 @@ def missing_jobs(sweep_dir: Path) -> list[dict[str, str]]:
     return [job for job in grid if not any(all(d.get(k) == v for k, v in job.items()) for d in done)]
 
 
-def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
+def scaling_figure(summary: pd.DataFrame):
     """mAP vs number of training languages, one panel per setting, one line per strategy (95% CI band),
-    the zero-shot level as a dashed line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    the zero-shot level as a dashed line; with one seed per point, unjoined points and a warning."""
+    from matplotlib.figure import Figure
 
     trained = summary[summary.stage == "trained"].copy()
     trained["langs"] = trained["langs"].astype(int)
-    fig, axes = plt.subplots(1, len(SETTINGS), figsize=(4.2 * len(SETTINGS), 3.6), sharey=False)
+    fig = Figure(figsize=(4.2 * len(SETTINGS), 3.6))
+    axes = fig.subplots(1, len(SETTINGS), sharey=False)
     line_keys = [k for k in ("model", "data", "batching", "alpha", "group") if trained[k].astype(str).nunique() > 1]
     one_seed = bool((trained["n"] <= 1).all())  # no interval: joined points would draw seed noise as a trend
     for ax, setting in zip(axes, SETTINGS):
@@ -175,8 +173,11 @@ def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
         fig.suptitle("one seed per point: no interval, points not joined (add seeds before reading a trend)",
                      fontsize=9, color="firebrick")
     fig.tight_layout(rect=(0, 0.1, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def plot_scaling(summary: pd.DataFrame, path: Path) -> Path:
+    scaling_figure(summary).savefig(path, dpi=120)
     return path
 
 
