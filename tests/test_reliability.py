@@ -187,6 +187,52 @@ def test_a_damaged_results_file_is_set_aside_and_the_job_reruns(finished_job, tm
     assert trained_rows(job / "results.json") == good  # same seed: the rerun gives the same rows
 
 
+def test_results_of_a_newer_schema_are_kept_and_named_not_overwritten(finished_job, tmp_path):
+    from hybrid_sweep.run import train
+
+    job = copy_job(finished_job, tmp_path)
+    doc = json.loads((job / "results.json").read_text())
+    (job / "results.json").write_text(json.dumps({**doc, "schema": 99}))
+    with pytest.raises(ValueError, match="has results schema 99"):
+        train(tiny_cfg(finished_job / "cache"), job)
+    assert json.loads((job / "results.json").read_text())["schema"] == 99 and not list(job.glob("*.corrupt-*"))
+
+
+def test_an_interrupted_encoding_resumes_from_its_finished_chunks(finished_job, monkeypatch):
+    from hybrid_sweep.evaluation import cache as cache_module
+    from hybrid_sweep.model import build_biencoder
+
+    model = build_biencoder(tiny_cfg(finished_job / "cache").model)
+    texts = [f"sentence number {i}" for i in range(7)]
+    monkeypatch.setattr(cache_module, "CHUNK_TEXTS", 3)
+    encoded, real, interrupted = [], model.encode, []
+
+    def flaky(chunk, *args, **kwargs):
+        if len(encoded) == 2 and not interrupted:
+            interrupted.append(True)
+            raise InterruptedError("stopped while encoding the third chunk")
+        encoded.append(list(chunk))
+        return real(chunk, *args, **kwargs)
+
+    monkeypatch.setattr(model, "encode", flaky)
+    with pytest.raises(InterruptedError):
+        cache_module.encode_texts(model, texts, "query", cache_dir=finished_job / "chunks")
+    done = cache_module.encode_texts(model, texts, "query", cache_dir=finished_job / "chunks")
+    assert encoded == [texts[0:3], texts[3:6], texts[6:7]]  # the relaunch encoded only the missing chunk
+    monkeypatch.setattr(model, "encode", real)
+    np.testing.assert_allclose(done, cache_module.encode_texts(model, texts, "query"), atol=1e-6)
+
+
+def test_a_damaged_per_query_file_is_named_by_compare(finished_job, tmp_path, capsys):
+    from hybrid_sweep.analysis.compare import main
+
+    job = copy_job(finished_job, tmp_path)
+    (job / "per_query.parquet").write_bytes(b"PAR1 truncated")
+    with pytest.raises(SystemExit):
+        main([str(job), str(finished_job / "job")])
+    assert f"unreadable per-query file {job / 'per_query.parquet'}" in capsys.readouterr().err
+
+
 def test_a_finished_job_loses_its_orphan_checkpoints_on_relaunch(finished_job, tmp_path):
     from hybrid_sweep.run import train
 
@@ -305,7 +351,8 @@ def test_an_unreachable_wandb_falls_back_to_offline_and_the_job_finishes(tmp_pat
     cmd, env = run_cli([*[a for a in TINY if not a.startswith("logger")], "logger=wandb", "logger.mode=online",
                         "trainer.log_every_n_steps=1", "eval.zero_shot=false", "sweep_name=nowandb"],
                        {"WANDB_API_KEY": "k" * 40, "WANDB_BASE_URL": "http://127.0.0.1:9", "WANDB_INIT_TIMEOUT": "3",
-                        "WANDB_DIR": str(tmp_path)}, tmp_path)
+                        "WANDB_DIR": str(tmp_path), "HF_TOKEN": "hf_" + "t" * 30,
+                        "AWS_SECRET_ACCESS_KEY": "a" * 40}, tmp_path)
     done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     log = done.stdout + done.stderr
@@ -314,4 +361,5 @@ def test_an_unreachable_wandb_falls_back_to_offline_and_the_job_finishes(tmp_pat
     assert list(results.parent.glob("wandb/offline-run-*"))
     written = "".join(p.read_text(errors="ignore") for p in (tmp_path / "nowandb").rglob("*") if p.is_file()
                       and p.suffix in (".yaml", ".json", ".log", ".csv", ".txt"))
-    assert "k" * 40 not in written  # the key never reaches a file
+    for secret in ("k" * 40, "t" * 30, "a" * 40):  # no key or token reaches a file
+        assert secret not in written
