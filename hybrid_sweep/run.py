@@ -22,6 +22,7 @@ from hybrid_sweep.evaluation import encode, evaluate, headline, read_results, st
 from hybrid_sweep.evaluation.export import set_dir
 from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
+from hybrid_sweep.negatives import mine_negatives
 from hybrid_sweep.evaluation.results import UnreadableResults
 from hybrid_sweep.runtime import quiet_libraries, set_threads
 from hybrid_sweep.schema import cli_guard
@@ -129,6 +130,11 @@ def _train(cfg: DictConfig, output_dir: Path) -> dict:
 
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model = build_biencoder(cfg.model)
+    negatives, keys["mining_seconds"] = mine_negatives(OmegaConf.to_container(cfg.negatives, resolve=True), plan_.space,
+                                                       cfg.seed, model, cfg.paths.cache_dir)
+    if negatives is not None:
+        pairs_seen(plan_.make_sampler, world_size(cfg.trainer), cfg.trainer.max_steps, negatives).to_csv(
+            output_dir / PAIRS_SEEN_FILE, index=False)
     base_hash = weights_hash(model.encoder.state_dict()) if cfg.model.get("save", False) else None
     lengths = eval_lengths(model, cfg.eval.max_length)
     set_info = {name: set_columns(model, ev.rset, lengths, cfg.eval.precision)
@@ -138,7 +144,7 @@ def _train(cfg: DictConfig, output_dir: Path) -> dict:
     try:
         evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
         log_composition(logger, plan_.sampler)
-        keys["train_seconds"] = round(fit(cfg, model, plan_, output_dir, logger), 1)
+        keys["train_seconds"] = round(fit(cfg, model, plan_, output_dir, logger, negatives), 1)
         evals["trained"] = evaluate_stage(cfg, model, plan_, "trained", timings)
         keys.update(timings)
         rows = {(stage, name): list(ev.rows) for stage, by_set in evals.items() for name, ev in by_set.items()}

@@ -79,6 +79,13 @@ class Batching(_Open):
     bitext_langs: Literal["untrained", "all"] | list[str] = "untrained"
 
 
+class Negatives(_Open):
+    name: str
+    per_pair: Annotated[int, Field(ge=0)]
+    language: Literal["passage", "query", "random"]
+    depth: Positive | None = None
+
+
 class MaxLength(_Section):
     query: Annotated[int, Field(ge=2)] | None = None
     passage: Annotated[int, Field(ge=2)] | None = None
@@ -138,6 +145,7 @@ class RunConfig(_Open):
     trainer: Trainer
     optimizer: Optimizer
     loss: Loss
+    negatives: Negatives
     logger: Logger
     eval: Eval
     langs: Positive | None
@@ -192,7 +200,10 @@ def degenerate(cfg: RunConfig) -> tuple[list[str], list[str]]:
     """(errors, warnings) for settings that type-check but would report an untrained or unlogged model."""
     t, opt = cfg.trainer, cfg.optimizer
     errors, warnings = [], []
-    if cfg.batching.batch_size == 1:
+    if cfg.negatives.name != "none" and cfg.negatives.per_pair < 1:
+        errors.append(f"negatives={cfg.negatives.name} with negatives.per_pair={cfg.negatives.per_pair}: "
+                      f"mine at least 1 per pair, or use negatives=none")
+    if cfg.batching.batch_size == 1 and cfg.negatives.per_pair == 0:
         errors.append("batching.batch_size=1 leaves no in-batch negative: the contrastive loss is 0 at every step "
                       "and nothing is learned; use 2 or more")
     if opt.warmup_steps >= 1 and t.max_steps == 1:

@@ -98,7 +98,7 @@ def check_rank(rank: int) -> None:
         model = DistributedDataParallel(ToyEncoder())
         module = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=True)
         if cached:
-            loss = cached_backward(lambda f: model(**f), q, p, module.loss, chunk_size=3, no_sync=model.no_sync)
+            loss = cached_backward(lambda f: model(**f), [q, p], module.loss, chunk_size=3, no_sync=model.no_sync)
         else:
             loss = module.loss(model(**q), model(**p))
             loss.backward()

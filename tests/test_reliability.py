@@ -63,6 +63,8 @@ BAD_VALUES = [
     (["seed=abc"], r"seed='abc': Input should be a valid integer"),
     (["langs=0"], r"langs=0: Input should be greater than 0"),
     (["langs=four"], r"langs='four': Input should be a valid integer"),
+    (["negatives.language=both"], r"negatives.language='both': Input should be 'passage', 'query' or 'random'"),
+    (["negatives=bm25", "negatives.per_pair=0"], r"negatives=bm25 with negatives.per_pair=0: mine at least 1"),
     (["sweep_name=../../escape"], r"sweep_name='../../escape': sweep_name='../../escape' must be a plain folder name"),
 ]
 

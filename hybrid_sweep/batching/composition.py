@@ -46,11 +46,18 @@ def sample_composition(sampler: BatchStrategy, n_batches: int | None = None) -> 
     return composition(sampler.space, islice(epochs(), n_batches if n_batches is not None else len(sampler)))
 
 
-def pairs_seen(make_sampler, world_size: int, steps: int) -> pd.DataFrame:
+def pairs_seen(make_sampler, world_size: int, steps: int, negatives=None) -> pd.DataFrame:
     """Training pairs per (query_lang, passage_lang) over a job's ``steps`` global steps on every rank: the record
-    that a fixed budget spreads the same pairs over more languages rather than adding data."""
+    that a fixed budget spreads the same pairs over more languages rather than adding data. With hard
+    ``negatives`` (a ``HardNegatives``), also per ``negative_lang``, and the ``negatives`` those pairs carried."""
     tables = [sample_composition(make_sampler(rank=rank, world_size=world_size), steps) for rank in range(world_size)]
-    return (pd.concat(tables).groupby(["query_lang", "passage_lang"]).size().rename("pairs").reset_index())
+    table = pd.concat(tables)
+    if negatives is None:
+        return table.groupby(["query_lang", "passage_lang"]).size().rename("pairs").reset_index()
+    space = make_sampler(rank=0, world_size=world_size).space
+    table["negative_lang"] = [space.languages[negatives.language_of(space, int(i))] for i in table["index"]]
+    out = table.groupby(["query_lang", "passage_lang", "negative_lang"]).size().rename("pairs").reset_index()
+    return out.assign(negatives=out["pairs"] * negatives.k)
 
 
 def _sides(table: pd.DataFrame) -> pd.DataFrame:

@@ -425,7 +425,7 @@ def gradcache_memory(model_name: str, pairs: int, chunk: int | None, max_length:
             loss.backward()
             loss = loss.detach()
         else:
-            loss = cached_backward(model.embed, queries, passages, loss_fn, chunk)
+            loss = cached_backward(model.embed, [queries, passages], loss_fn, chunk)
         optimizer.step()
     return {"model": model_name, "pairs": pairs, "chunk": chunk, "max_length": max_length,
             "tokens": int(queries["attention_mask"].sum() + passages["attention_mask"].sum()),

@@ -59,15 +59,22 @@ def describe(cfg: Mapping, data_root: Path, key: str, default_format: str) -> tu
 
 def qa_items(files: dict[str, LareqaLanguage], articles: set[str] | None = None) -> tuple[QAItem, ...]:
     """Group questions and answer sentences by parallel id across languages."""
-    text_of = {c.cid: c.text for f in files.values() for c in f.candidates}
+    candidate = {c.cid: c for f in files.values() for c in f.candidates}
+    paragraph: dict[str, list[str]] = {}
+    for c in candidate.values():
+        paragraph.setdefault(c.paragraph, []).append(c.cid)
     questions: dict[str, dict[str, str]] = {}
     answers: dict[str, dict[str, str]] = {}
+    context: dict[str, dict[str, tuple[str, ...]]] = {}
     for f in files.values():
         for q in f.questions:
             if articles is None or q.article in articles:
+                gold = candidate[f.answer_of[q.qid]]
                 questions.setdefault(q.qid, {})[q.lang] = q.text
-                answers.setdefault(q.qid, {})[q.lang] = text_of[f.answer_of[q.qid]]
-    return tuple(QAItem(qid, questions[qid], answers[qid]) for qid in sorted(questions))
+                answers.setdefault(q.qid, {})[q.lang] = gold.text
+                context.setdefault(q.qid, {})[q.lang] = tuple(candidate[c].text for c in paragraph[gold.paragraph]
+                                                              if c != gold.cid)
+    return tuple(QAItem(qid, questions[qid], answers[qid], context[qid]) for qid in sorted(questions))
 
 
 def load_corpus(cfg: Mapping, data_root: Path, split: Mapping) -> TrainCorpus:

@@ -132,5 +132,6 @@ def restrict_items(items: Sequence[QAItem], languages: Sequence[str]) -> tuple[Q
     for item in items:
         langs = item.languages & keep
         if langs:
-            out.append(QAItem(item.qid, {l: item.questions[l] for l in langs}, {l: item.answers[l] for l in langs}))
+            out.append(QAItem(item.qid, {l: item.questions[l] for l in langs}, {l: item.answers[l] for l in langs},
+                              {l: item.context[l] for l in langs if l in item.context}))
     return tuple(out)

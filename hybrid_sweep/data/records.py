@@ -72,6 +72,8 @@ class QAItem:
     qid: str
     questions: dict[str, str] = field(hash=False)
     answers: dict[str, str] = field(hash=False)
+    context: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)  # per language, the other
+    #   sentences of the answer's paragraph (LAReQA corpora): the natural hard negatives of the pair
 
     @property
     def languages(self) -> frozenset[str]:
@@ -87,3 +89,4 @@ class TrainPair:
     passage_lang: str
     query: str
     passage: str
+    negatives: tuple[str, ...] = ()  # hard negative passages that travel with the pair (``negatives`` group)

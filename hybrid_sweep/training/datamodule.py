@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytorch_lightning as pl
 import torch
@@ -9,17 +10,23 @@ from torch.utils.data import DataLoader, Dataset
 
 from hybrid_sweep.batching import BatchStrategy, PairSpace
 from hybrid_sweep.model import BiEncoder
+from hybrid_sweep.negatives import HardNegatives
 
 
 class PairDataset(Dataset):
-    def __init__(self, space: PairSpace):
-        self.space = space
+    """Pair indices to texts; with hard negatives, each pair carries its ``k`` negatives."""
+
+    def __init__(self, space: PairSpace, negatives: HardNegatives | None = None):
+        self.space, self.negatives = space, negatives
 
     def __len__(self) -> int:
         return len(self.space)
 
     def __getitem__(self, index: int):
-        return self.space.pair(index)
+        pair = self.space.pair(index)
+        if self.negatives is None:
+            return pair
+        return replace(pair, negatives=self.negatives.for_pair(self.space, index))
 
 
 class PairCollate:
@@ -29,11 +36,15 @@ class PairCollate:
         self.model = model
 
     def __call__(self, pairs) -> dict:
-        return {
+        batch = {
             "query": self.model.tokenize([p.query for p in pairs], "query"),
             "passage": self.model.tokenize([p.passage for p in pairs], "passage"),
             "mono": torch.tensor([p.query_lang == p.passage_lang for p in pairs]),
         }
+        negatives = [n for p in pairs for n in p.negatives]
+        if negatives:  # pair by pair, k each: every rank holds the same number
+            batch["negative"] = self.model.tokenize(negatives, "passage")
+        return batch
 
 
 class ResumableLoader(DataLoader):
@@ -61,10 +72,10 @@ class PairDataModule(pl.LightningDataModule):
     """
 
     def __init__(self, space: PairSpace, sampler: BatchStrategy, model: BiEncoder, num_workers: int = 0,
-                 make_sampler: Callable[..., BatchStrategy] | None = None):
+                 make_sampler: Callable[..., BatchStrategy] | None = None, negatives: HardNegatives | None = None):
         super().__init__()
         self.space, self.sampler, self.model, self.num_workers = space, sampler, model, num_workers
-        self.make_sampler = make_sampler
+        self.make_sampler, self.negatives = make_sampler, negatives
 
     def setup(self, stage: str) -> None:
         rank, world = self.trainer.global_rank, self.trainer.world_size
@@ -78,7 +89,7 @@ class PairDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         loop = self.trainer.fit_loop.epoch_loop
-        return ResumableLoader(PairDataset(self.space), batch_sampler=self.sampler, collate_fn=PairCollate(self.model),
+        return ResumableLoader(PairDataset(self.space, self.negatives), batch_sampler=self.sampler, collate_fn=PairCollate(self.model),
                                num_workers=self.num_workers, batches_done=lambda: loop.batch_progress.current.processed,
                                # its own generator: creating an iterator must not draw from the global RNG that
                                # drives dropout, or a resumed run would diverge from an uninterrupted one

@@ -29,8 +29,9 @@ def resumable(last: Path) -> Path | None:
     return last
 
 
-def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> float:
-    """Train for ``trainer.max_steps`` steps; returns the training seconds over every resumed segment."""
+def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger, negatives=None) -> float:
+    """Train for ``trainer.max_steps`` steps (each pair with its hard ``negatives``, if mined); returns the
+    training seconds over every resumed segment."""
     import pytorch_lightning as pl
     from pytorch_lightning.callbacks import ModelCheckpoint
 
@@ -55,8 +56,8 @@ def fit(cfg: DictConfig, model, plan_: Plan, output_dir: Path, logger) -> float:
         default_root_dir=str(output_dir), deterministic="warn")
     model.train()  # from_pretrained() and evaluation leave the encoder in eval mode: train with dropout on
     last = resumable(ckpt_dir / "last.ckpt")
-    trainer.fit(module, datamodule=PairDataModule(plan_.space, plan_.sampler, model, make_sampler=plan_.make_sampler),
-                ckpt_path=str(last) if last else None)
+    data = PairDataModule(plan_.space, plan_.sampler, model, make_sampler=plan_.make_sampler, negatives=negatives)
+    trainer.fit(module, datamodule=data, ckpt_path=str(last) if last else None)
     if trainer.global_step < t.max_steps:  # never report a part-trained model as trained
         raise RuntimeError(f"training stopped at step {trainer.global_step} of trainer.max_steps={t.max_steps}")
     return clock.seconds

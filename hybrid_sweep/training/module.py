@@ -37,13 +37,15 @@ class BiEncoderModule(pl.LightningModule):
         self.automatic_optimization = grad_cache_chunk is None
         self._step_start = None
 
-    def loss(self, queries: torch.Tensor, passages: torch.Tensor) -> torch.Tensor:
-        """The contrastive loss in float32 even under autocast: at temperature 0.05 a bf16 logit is off by ~0.1."""
+    def loss(self, queries: torch.Tensor, passages: torch.Tensor, negatives: torch.Tensor | None = None) -> torch.Tensor:
+        """The contrastive loss in float32 even under autocast: at temperature 0.05 a bf16 logit is off by ~0.1.
+        ``negatives``: the batch's hard negatives, scored by every query beside the in-batch passages."""
         with torch.autocast(queries.device.type, enabled=False):
             queries, passages = queries.float(), passages.float()
+            negatives = None if negatives is None else negatives.float()
             if self.gather_negatives:
-                return cross_device_infonce(queries, passages, self.temperature)
-            return in_batch_infonce(queries, passages, self.temperature)
+                return cross_device_infonce(queries, passages, self.temperature, negatives)
+            return in_batch_infonce(queries, passages, self.temperature, negatives=negatives)
 
     def encode(self, features: Features) -> torch.Tensor:
         return self.model.embed(features, self.length_bucket)
@@ -51,12 +53,13 @@ class BiEncoderModule(pl.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         bs = len(batch["mono"])
         self.log("train/lr", self.lr_schedulers().get_last_lr()[0], batch_size=bs)
+        sides = [batch["query"], batch["passage"]] + ([batch["negative"]] if "negative" in batch else [])
         if self.automatic_optimization:
-            loss = self.loss(self.encode(batch["query"]), self.encode(batch["passage"]))
+            loss = self.loss(*[self.encode(features) for features in sides])
         else:
             optimizer, schedule = self.optimizers(), self.lr_schedulers()
             optimizer.zero_grad()
-            loss = cached_backward(self.encode, batch["query"], batch["passage"], self.loss, self.grad_cache_chunk,
+            loss = cached_backward(self.encode, sides, self.loss, self.grad_cache_chunk,
                                    backward=self.manual_backward,
                                    no_sync=getattr(self.trainer.strategy, "block_backward_sync", contextlib.nullcontext))
             optimizer.step()

@@ -60,6 +60,8 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
         "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "same_pair": cfg.batching.get("same_pair"),
         "lang_weights": str(cfg.batching.get("lang_weights")), "bitext_fraction": cfg.batching.get("bitext_fraction", 0.0),
         "bitext_langs": ",".join(sorted({b.lang for b in plan_.space.bitext})), "seed": cfg.seed,
+        "negatives": cfg.negatives.name, "negatives_per_pair": cfg.negatives.per_pair,
+        "negatives_language": cfg.negatives.language if cfg.negatives.name != "none" else None,
         "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
         "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size * world_size(cfg.trainer),
     }
