@@ -44,7 +44,8 @@ DEVIATIONS = [
     "questions against the pooled candidate sentences of every language), not the full XQuAD-R / MLQA-R sets.",
     "**Budget**: {steps} steps x {batch} pairs per job on a 2-core CPU, the same for every language count, "
     "instead of epochs over the full training set with batch 100 on an A100.",
-    "**Loss**: in-batch negatives only (InfoNCE, temperature 0.05), as in the paper; no hard negatives.",
+    "**Loss**: in-batch negatives only (InfoNCE, temperature 0.05); the paper trains on triplets with one "
+    "irrelevant passage each. Hard negatives exist now (`negatives=`) but none of these runs used them.",
     "**Hybrid batches**: each batch is mono or cross with probability alpha (0.5 unless the alpha sweep says "
     "otherwise); the paper samples by dataset size, which is uniform here because every language has the "
     "same parallel questions.",
