@@ -7,7 +7,7 @@ OUT    ?= outputs
 # torch first, pinned to the local CPU wheel; otherwise a dependency would pull a multi-GB CUDA build
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install demo test test-slow sweep-langs sweep-typology sweep-alpha sweep-mlqa aggregate report bench clean
+.PHONY: help install demo test test-slow sweep-langs sweep-typology sweep-alpha sweep-negatives sweep-mlqa aggregate report bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ sweep-typology: install ## diverse vs similar sets at 4 and 7 languages x strate
 
 sweep-alpha: install ## hybrid alpha 0,0.3,0.7,1 at 7 languages, seed 1 (conf/experiment/alpha.yaml)
 	$(PY) -m hybrid_sweep.run -m +experiment=alpha
+
+sweep-negatives: install ## hard negatives: none vs paragraph vs bm25, passage/query language, hybrid, 4 langs, 2 seeds (conf/experiment/negatives.yaml)
+	$(PY) -m hybrid_sweep.run -m +experiment=negatives
+	$(PY) -m hybrid_sweep.run -m +experiment=negatives negatives=none negatives.language=passage
 
 sweep-mlqa: install ## train on MLQA-R dev, evaluate on full XQuAD-R: langs 2,4,7 x strategies (~15 min a job on CPU)
 	$(PY) -m hybrid_sweep.run -m +experiment=mlqa_check

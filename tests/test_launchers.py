@@ -41,6 +41,7 @@ def test_ddp_trainer_preset_composes():
     assert (cfg.trainer.strategy, cfg.trainer.devices, cfg.trainer.accelerator) == ("ddp", 4, "gpu")
 
 
+@pytest.mark.slow  # the Slurm code path through submitit's local executor: a subprocess per job (~40 s)
 def test_submitit_local_executor_runs_a_tiny_job(tmp_path, cache_dir):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(tmp_path), "HYBRID_SWEEP_CACHE": str(cache_dir)}
@@ -55,7 +56,8 @@ def test_submitit_local_executor_runs_a_tiny_job(tmp_path, cache_dir):
 
 
 @pytest.mark.parametrize("name, swept", [("lang_scaling", {"langs", "batching", "seed"}),
-                                         ("typology", {"langs", "group", "batching"}), ("alpha", {"batching.alpha"})])
+                                         ("typology", {"langs", "group", "batching"}), ("alpha", {"batching.alpha"}),
+                                         ("negatives", {"negatives", "negatives.language", "seed"})])
 def test_experiment_presets_name_their_grid(name, swept):
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=[f"+experiment={name}"], return_hydra_config=True)

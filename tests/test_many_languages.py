@@ -195,6 +195,7 @@ def test_evaluate_writes_per_language_results_for_every_many_language_set(tmp_pa
     assert table.family.notna().all() and set(pd.read_csv(job / "scripts.csv").eval_set) == set(by_set)
 
 
+@pytest.mark.slow  # a trained sweep on three evaluation sets (~50 s); the fast suite's sweeps run the same aggregation on XQuAD-R
 def test_a_trained_sweep_relates_each_languages_gain_to_its_distance_from_training(tmp_path):
     """A tiny sweep evaluated on XQuAD-R held out and six SIB-200 languages: the aggregate writes the
     transfer analysis, with every SIB-200 language placed by URIEL and by what of it was trained on."""

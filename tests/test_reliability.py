@@ -260,6 +260,19 @@ def test_a_truncated_checkpoint_is_set_aside_and_training_restarts(finished_job,
     assert trained_rows(job / "results.json") == trained_rows(finished_job / "job" / "results.json")
 
 
+def test_training_that_stops_short_is_never_reported_as_trained(finished_job, tmp_path, monkeypatch):
+    from hybrid_sweep.run import train
+    from hybrid_sweep.training.callbacks import StepLog
+
+    def stop(self, trainer, *args):
+        trainer.should_stop = True  # e.g. a callback or signal handler ending fit() early
+
+    monkeypatch.setattr(StepLog, "on_train_batch_end", stop)
+    with pytest.raises(RuntimeError, match="training stopped at step 1 of trainer.max_steps=3"):
+        train(tiny_cfg(finished_job / "cache"), tmp_path / "job")
+    assert not (tmp_path / "job" / "results.json").exists()
+
+
 def test_a_second_launcher_waits_for_a_job_in_progress_and_skips_it(finished_job, tmp_path):
     from filelock import FileLock
 

@@ -70,6 +70,26 @@ DISTANCE_FEATURES: dict[str, str] = {
 _WORD_ORDERS = ("SOV", "SVO", "VSO", "VOS", "OVS", "OSV")  # WALS 81A values, URIEL features S_<order>
 
 
+class _ArchiveOnce:
+    """numpy as lang2vec sees it, except that each ``.npz`` archive is read once per process. lang2vec's
+    ``get_features`` indexes its lazily loaded archive once per feature name, and each index decompresses the
+    whole member again: ~2 s per distance kind, 10 s of every sweep's aggregation. Its logic stays its own."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    @functools.lru_cache(maxsize=None)
+    def _archive(filename: str) -> dict[str, np.ndarray]:
+        with np.load(filename) as archive:
+            return {key: archive[key] for key in archive.files}
+
+    def load(self, filename, *args, **kwargs):
+        if str(filename).endswith(".npz") and not args and not kwargs:
+            return self._archive(str(filename))
+        return np.load(filename, *args, **kwargs)
+
+
 def _load_lang2vec() -> ModuleType:
     """Import lang2vec only when distances are needed: it is slow and needs pkg_resources."""
     try:
@@ -81,6 +101,8 @@ def _load_lang2vec() -> ModuleType:
             "URIEL distances need lang2vec, which imports pkg_resources: "
             "pip install 'setuptools<82' lang2vec"
         ) from exc
+    if not isinstance(l2v.np, _ArchiveOnce):
+        l2v.np = _ArchiveOnce()
     return l2v
 
 
