@@ -152,6 +152,7 @@ class RunConfig(_Open):
     train_langs: list[str] | None = None
     group: str
     anchor: str | None = None
+    heldout_langs: list[str] | None = None
     seed: int
     sweep_name: str
 

@@ -221,3 +221,16 @@ def test_compare_names_the_valid_metrics_and_prints_small_differences(sweep, cap
     err = capsys.readouterr().err
     assert "--metric mrr" in err and "map" in err and "mrr@10" in err and "Traceback" not in err
     assert signed(3.2e-5) == "+3.20e-05" and signed(-0.01234) == "-0.0123" and signed(0.0) == "+0.0000"
+
+
+def test_heldout_languages_are_never_trained_whatever_the_count():
+    heldout = ["el", "th", "tr", "vi"]
+    for langs in (1, 2, 4, 7):
+        p = plan(compose_cfg(f"langs={langs}", f"heldout_langs=[{','.join(heldout)}]", "batching=mono"))
+        assert len(p.train_langs) == langs and not set(p.train_langs) & set(heldout)
+    nested = [plan(compose_cfg(f"langs={n}", "heldout_langs=[el,th,tr,vi]")).train_langs for n in (2, 4, 7)]
+    assert set(nested[0]) <= set(nested[1]) <= set(nested[2])  # still nested
+    with pytest.raises(ValueError, match=r"langs=8 but the training data has only 7"):
+        plan(compose_cfg("langs=8", "heldout_langs=[el,th,tr,vi]"))
+    with pytest.raises(ValueError, match=r"train_langs=\['en', 'el'\] includes held-out language\(s\) \['el'\]"):
+        plan(compose_cfg("train_langs=[en,el]", "langs=null", "heldout_langs=[el]"))

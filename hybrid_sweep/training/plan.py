@@ -34,7 +34,7 @@ def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
     data = load_data(OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True), root,
                      cfg.eval.get("max_questions"), cfg.eval.get("langs"))
     train_langs = choose_train_languages(
-        cfg.langs, data.train.languages,
+        cfg.langs, trainable(data.train.languages, cfg.get("heldout_langs"), cfg.train_langs),
         canonical_codes(list(cfg.train_langs), "train_langs") if cfg.train_langs else None,
         cfg.group, canonical_codes([cfg.anchor], "anchor")[0] if cfg.anchor else None)
     options = {k: v for k, v in OmegaConf.to_container(cfg.batching, resolve=True).items() if k != "name"}
@@ -43,6 +43,21 @@ def plan(cfg: DictConfig, rank: int = 0, world_size: int = 1) -> Plan:
     space = PairSpace(restrict_items(data.train.items, train_langs), train_langs, bitext)
     make_sampler = partial(build_strategy, cfg.batching.name, space, seed=cfg.seed, **options)
     return Plan(data, train_langs, space, make_sampler(rank=rank, world_size=world_size), make_sampler)
+
+
+def trainable(available: tuple[str, ...], heldout, explicit) -> tuple[str, ...]:
+    """The training data's languages minus ``heldout_langs``, which no job may train on."""
+    if not heldout:
+        return available
+    codes = set(canonical_codes(list(heldout), "heldout_langs"))
+    clash = [l for l in (explicit or []) if canonical_codes([l], "train_langs")[0] in codes]
+    if clash:
+        raise ValueError(f"train_langs={list(explicit)} includes held-out language(s) {clash} (heldout_langs="
+                         f"{list(heldout)}); drop them from one list")
+    left = tuple(l for l in available if canonical_codes([l], "training data")[0] not in codes)
+    if not left:
+        raise ValueError(f"heldout_langs={list(heldout)} leaves no training language of {list(available)}")
+    return left
 
 
 def world_size(trainer_cfg) -> int:
@@ -57,6 +72,7 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
         "data": f"{plan_.data.train.name}->{'+'.join(evals)}", "train_data": plan_.data.train.name,
         "eval_data": evals[0], "langs": len(plan_.train_langs),
         "train_langs": ",".join(plan_.train_langs), "group": "explicit" if cfg.train_langs else cfg.group,
+        "heldout_langs": ",".join(cfg.heldout_langs) if cfg.get("heldout_langs") else None,
         "batching": cfg.batching.name, "alpha": cfg.batching.get("alpha"), "same_pair": cfg.batching.get("same_pair"),
         "lang_weights": str(cfg.batching.get("lang_weights")), "bitext_fraction": cfg.batching.get("bitext_fraction", 0.0),
         "bitext_langs": ",".join(sorted({b.lang for b in plan_.space.bitext})), "seed": cfg.seed,
