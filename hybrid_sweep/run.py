@@ -7,10 +7,10 @@ is skipped, so a relaunched sweep only runs what is missing.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
@@ -24,7 +24,7 @@ from hybrid_sweep.evaluation.lengths import eval_lengths, set_columns
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
 from hybrid_sweep.negatives import mine_negatives
 from hybrid_sweep.evaluation.results import UnreadableResults
-from hybrid_sweep.runtime import quiet_libraries, set_threads
+from hybrid_sweep.runtime import process_rank, quiet_libraries, set_threads
 from hybrid_sweep.schema import cli_guard
 from hybrid_sweep.training.plan import Plan, plan, run_keys, world_size
 
@@ -53,25 +53,28 @@ def evaluate_stage(cfg: DictConfig, model, plan_: Plan, stage: str, timings: dic
     return out
 
 
-def finished(output_dir: Path) -> dict | None:
+def finished(output_dir: Path, heal: bool = True) -> dict | None:
     """The run keys and headline numbers of a job that already finished, or ``None`` if it must run.
 
-    A damaged ``results.json`` is set aside (``results.json.corrupt-<time>``) and the job reruns; a job
-    killed between writing its results and removing its checkpoints has them removed now."""
+    With ``heal`` (the job's main process), a damaged ``results.json`` is set aside
+    (``results.json.corrupt-<time>``) and the job reruns, and a job killed between writing its results
+    and removing its checkpoints has them removed now."""
     path = output_dir / RESULTS_FILE
     if not path.exists():
         return None
     try:
         rows = read_results(path)
     except UnreadableResults as exc:
-        log.warning("%s; moved to %s, rerunning the job", exc, paths.set_aside(path).name)
+        if heal:
+            log.warning("%s; moved to %s, rerunning the job", exc, paths.set_aside(path).name)
         return None
-    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    if heal:
+        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
     log.info("skip: %s already finished", output_dir)
     return {**rows[0], **headline(stage_rows(rows, "trained", rows[0]["eval_data"]))}
 
 
-@contextmanager
+@contextlib.contextmanager
 def job_lock(output_dir: Path):
     """One process per job folder: a second launcher of the same sweep (or a requeued Slurm task) waits for
     the job in progress, then finds it finished and skips it, instead of training it again."""
@@ -96,8 +99,9 @@ def train(cfg: DictConfig, output_dir: str | Path | None = None) -> dict:
         output_dir = hydra.core.hydra_config.HydraConfig.get().runtime.output_dir
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    with job_lock(output_dir):
-        done = finished(output_dir)
+    main_process = process_rank() == 0  # DDP ranks > 0 run this too, while rank 0 holds the lock
+    with job_lock(output_dir) if main_process else contextlib.nullcontext():
+        done = finished(output_dir, heal=main_process)
         if done is not None:
             return done
         try:

@@ -28,6 +28,12 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def process_rank() -> int:
+    """This process's rank in a multi-process job: Lightning's DDP children (``LOCAL_RANK``), Slurm tasks
+    (``SLURM_PROCID``), torchrun (``RANK``); 0 for the job's main process and for single-process jobs."""
+    return max(int(os.environ.get(key) or 0) for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"))
+
+
 def concurrent_jobs() -> int:
     """How many jobs of this sweep run at once on this machine: the joblib (``parallel``) launcher's
     ``n_jobs``; 1 for the basic launcher and for Slurm, whose jobs each get their own cores."""

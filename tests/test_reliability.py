@@ -378,3 +378,24 @@ def test_an_unreachable_wandb_falls_back_to_offline_and_the_job_finishes(tmp_pat
                       and p.suffix in (".yaml", ".json", ".log", ".csv", ".txt"))
     for secret in ("k" * 40, "t" * 30, "a" * 40):  # no key or token reaches a file
         assert secret not in written
+
+
+def test_ddp_ranks_above_0_neither_lock_nor_heal(finished_job, tmp_path, monkeypatch):
+    """Lightning starts DDP ranks > 0 as new processes running the same job while rank 0 holds the job lock:
+    they must not wait on it (a deadlock) nor move files rank 0 is deciding about."""
+    from filelock import FileLock
+
+    from hybrid_sweep.run import finished, train
+    from hybrid_sweep.runtime import process_rank
+
+    job = copy_job(finished_job, tmp_path)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert process_rank() == 1
+    held = FileLock(str(job / ".lock"))
+    held.acquire()  # rank 0
+    try:
+        assert train(tiny_cfg(finished_job / "cache"), job)["job"] == "job"  # returns at once: no wait
+        (job / "results.json").write_text("{trunc")
+        assert finished(job, heal=False) is None and (job / "results.json").exists()  # not moved by rank 1
+    finally:
+        held.release()
