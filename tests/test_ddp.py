@@ -41,28 +41,33 @@ class ToyEncoder(nn.Module):
         return nn.functional.normalize(self.proj(pooled), dim=-1)
 
 
-def global_batch() -> tuple[dict, dict]:
-    """WORLD x LOCAL tokenised pairs with ragged lengths (right padding)."""
+HARD = 2  # hard negatives per pair
+
+
+def global_batch() -> tuple[dict, dict, dict]:
+    """WORLD x LOCAL tokenised pairs with ragged lengths (right padding), and HARD negatives per pair."""
     g = torch.Generator().manual_seed(1)
 
-    def side():
-        lengths = torch.randint(2, 7, (WORLD * LOCAL,), generator=g)
+    def side(rows: int):
+        lengths = torch.randint(2, 7, (rows,), generator=g)
         mask = (torch.arange(7) < lengths[:, None]).long()
-        return {"input_ids": torch.randint(1, 50, (WORLD * LOCAL, 7), generator=g) * mask, "attention_mask": mask}
-    return side(), side()
+        return {"input_ids": torch.randint(1, 50, (rows, 7), generator=g) * mask, "attention_mask": mask}
+    return side(WORLD * LOCAL), side(WORLD * LOCAL), side(WORLD * LOCAL * HARD)
 
 
 def shard(features: dict, rank: int) -> dict:
-    return {k: v[rank * LOCAL:(rank + 1) * LOCAL] for k, v in features.items()}
+    rows = len(features["input_ids"]) // WORLD
+    return {k: v[rank * rows:(rank + 1) * rows] for k, v in features.items()}
 
 
-def reference() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One process, the whole global batch: the loss and gradients DDP must reproduce."""
+def reference(negatives: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One process, the whole global batch (every passage, then every hard negative): the loss and
+    gradients DDP must reproduce."""
     model = ToyEncoder()
-    q, p = global_batch()
-    loss = in_batch_infonce(model(**q), model(**p), TEMPERATURE)
+    q, p, n = global_batch()
+    loss = in_batch_infonce(model(**q), model(**p), TEMPERATURE, negatives=model(**n) if negatives else None)
     loss.backward()
-    return loss.detach(), {n: t.grad for n, t in model.named_parameters()}
+    return loss.detach(), {name: t.grad for name, t in model.named_parameters()}
 
 
 def free_port() -> int:
@@ -86,25 +91,29 @@ def worker(rank: int, port: int) -> None:
 
 
 def check_rank(rank: int) -> None:
-    expected_loss, expected_grads = reference()
-    q, p = (shard(side, rank) for side in global_batch())
+    q, p, n = (shard(side, rank) for side in global_batch())
 
     def mean_over_ranks(x: torch.Tensor) -> torch.Tensor:
         x = x.detach().clone()
         dist.all_reduce(x)
         return x / WORLD
 
-    for cached in (False, True):
-        model = DistributedDataParallel(ToyEncoder())
-        module = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=True)
-        if cached:
-            loss = cached_backward(lambda f: model(**f), [q, p], module.loss, chunk_size=3, no_sync=model.no_sync)
-        else:
-            loss = module.loss(model(**q), model(**p))
-            loss.backward()
-        torch.testing.assert_close(mean_over_ranks(loss), expected_loss, **TOL)
-        for name, param in model.module.named_parameters():
-            torch.testing.assert_close(param.grad, expected_grads[name], **TOL, msg=f"{name} cached={cached}")
+    for negatives in (False, True):
+        expected_loss, expected_grads = reference(negatives)
+        sides = [q, p, n] if negatives else [q, p]
+        for cached in (False, True):
+            model = DistributedDataParallel(ToyEncoder())
+            module = BiEncoderModule(model, temperature=TEMPERATURE, gather_negatives=True)
+            if cached:
+                loss = cached_backward(lambda f: model(**f), sides, module.loss, chunk_size=3, no_sync=model.no_sync)
+            else:
+                loss = module.loss(*[model(**f) for f in sides])
+                loss.backward()
+            torch.testing.assert_close(mean_over_ranks(loss), expected_loss, **TOL)
+            for name, param in model.module.named_parameters():
+                torch.testing.assert_close(param.grad, expected_grads[name], **TOL,
+                                           msg=f"{name} cached={cached} negatives={negatives}")
+    expected_loss, _ = reference(False)
 
     # the flag off: each rank's own in-batch loss, no other rank's passages
     model = ToyEncoder()
