@@ -147,7 +147,7 @@ def _train(cfg: DictConfig, output_dir: Path) -> dict:
     logger = make_logger(cfg.logger, output_dir, keys, resolved)  # an unreachable W&B shows before any work
     try:
         evals = {"zero_shot": evaluate_stage(cfg, model, plan_, "zero_shot", timings)} if cfg.eval.zero_shot else {}
-        log_composition(logger, plan_.sampler)
+        log_composition(logger, plan_.sampler, negatives=negatives)
         keys["train_seconds"] = round(fit(cfg, model, plan_, output_dir, logger, negatives), 1)
         evals["trained"] = evaluate_stage(cfg, model, plan_, "trained", timings)
         keys.update(timings)

@@ -69,8 +69,9 @@ def log_summary(logger, summary: dict[str, float]) -> None:
         logger.experiment.summary.update(summary)
 
 
-def log_composition(logger, sampler, n_batches: int = 60, key: str = "batching/composition") -> None:
-    """The figure of what the sampler's first ``n_batches`` contain, as an image (nothing without a logger)."""
+def log_composition(logger, sampler, n_batches: int = 60, key: str = "batching/composition", negatives=None) -> None:
+    """The figure of what the sampler's first ``n_batches`` contain (with the languages of their hard
+    ``negatives``), as an image (nothing without a logger)."""
     if logger is None:
         return
     import io
@@ -79,7 +80,7 @@ def log_composition(logger, sampler, n_batches: int = 60, key: str = "batching/c
 
     from hybrid_sweep.batching.plot import figure_png, sampler_figure
 
-    image = Image.open(io.BytesIO(figure_png(sampler_figure(sampler, n_batches))))
+    image = Image.open(io.BytesIO(figure_png(sampler_figure(sampler, n_batches, negatives))))
     logger.log_image(key=key, images=[image], caption=[f"batching={sampler.name}: first {n_batches} batches"])
 
 

@@ -122,3 +122,16 @@ def test_a_job_trains_with_hard_negatives_and_records_them(tmp_path):
     seen = pd.read_csv(tmp_path / "job" / "pairs_seen.csv")
     assert (seen.negative_lang == seen.query_lang).all() and (seen.negatives == 2 * seen.pairs).all()
     assert seen.pairs.sum() == 12
+
+
+def test_the_composition_figure_shows_the_negatives_languages(space):
+    from hybrid_sweep.batching.plot import sampler_figure
+
+    negatives, _ = mine_negatives(settings("bm25", language="query"), space, seed=3)
+    sampler = build_strategy("cross", space, seed=3, batch_size=8)
+    plain, with_negs = sampler_figure(sampler, 12), sampler_figure(sampler, 12, negatives)
+    assert len(plain.axes) == 3 and len(with_negs.axes) == 4
+    strip = with_negs.axes[3]
+    assert "hard negative" in strip.get_title(loc="left") and "3 bm25 negatives/pair (query)" in with_negs._suptitle.get_text()
+    query_langs = {c.get_label() for c in with_negs.axes[1].containers}
+    assert {c.get_label() for c in strip.containers} == query_langs  # query mode: the query's language

@@ -46,18 +46,25 @@ def sample_composition(sampler: BatchStrategy, n_batches: int | None = None) -> 
     return composition(sampler.space, islice(epochs(), n_batches if n_batches is not None else len(sampler)))
 
 
+def with_negatives(table: pd.DataFrame, space: PairSpace, negatives) -> pd.DataFrame:
+    """The composition table plus each pair's ``negative_lang`` and ``negatives`` (how many it carries) when
+    the job mines hard negatives (a ``HardNegatives``); unchanged without."""
+    if negatives is None:
+        return table
+    langs = [space.languages[negatives.language_of(space, int(i))] for i in table["index"]]
+    return table.assign(negative_lang=langs, negatives=negatives.k)
+
+
 def pairs_seen(make_sampler, world_size: int, steps: int, negatives=None) -> pd.DataFrame:
     """Training pairs per (query_lang, passage_lang) over a job's ``steps`` global steps on every rank: the record
     that a fixed budget spreads the same pairs over more languages rather than adding data. With hard
-    ``negatives`` (a ``HardNegatives``), also per ``negative_lang``, and the ``negatives`` those pairs carried."""
-    tables = [sample_composition(make_sampler(rank=rank, world_size=world_size), steps) for rank in range(world_size)]
-    table = pd.concat(tables)
+    ``negatives``, also per ``negative_lang``, and the ``negatives`` those pairs carried."""
+    samplers = [make_sampler(rank=rank, world_size=world_size) for rank in range(world_size)]
+    table = pd.concat([with_negatives(sample_composition(s, steps), s.space, negatives) for s in samplers])
     if negatives is None:
         return table.groupby(["query_lang", "passage_lang"]).size().rename("pairs").reset_index()
-    space = make_sampler(rank=0, world_size=world_size).space
-    table["negative_lang"] = [space.languages[negatives.language_of(space, int(i))] for i in table["index"]]
-    out = table.groupby(["query_lang", "passage_lang", "negative_lang"]).size().rename("pairs").reset_index()
-    return out.assign(negatives=out["pairs"] * negatives.k)
+    return (table.groupby(["query_lang", "passage_lang", "negative_lang"])
+            .agg(pairs=("index", "size"), negatives=("negatives", "sum")).reset_index())
 
 
 def _sides(table: pd.DataFrame) -> pd.DataFrame:

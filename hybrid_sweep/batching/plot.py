@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from hybrid_sweep.batching.base import BatchStrategy
-from hybrid_sweep.batching.composition import language_counts, sample_composition, summarize
+from hybrid_sweep.batching.composition import language_counts, sample_composition, summarize, with_negatives
 
 KIND_COLOURS = {"mono": "#303030", "cross": "#d0d0d0", "bitext": "#f2c14e"}
 LEGEND_LANGS = 15  # past this many languages the legend names the largest shares and counts the rest
@@ -67,15 +67,20 @@ def _lang_list(languages: Sequence[str], shown: int = 12) -> str:
 
 
 def composition_figure(table: pd.DataFrame, title: str) -> Figure:
-    """Three aligned strips over the batches: pair kinds (mono / cross / bitext), query languages and
-    passage languages, each as the share of the batch. Every language present is drawn; each stack
-    segment is a ``BarContainer`` labelled with its language."""
+    """Aligned strips over the batches: pair kinds (mono / cross / bitext), query languages, passage
+    languages and, with hard negatives (a ``negative_lang`` column), the negatives' languages, each as the
+    share of the batch. Every language present is drawn; each stack segment is a ``BarContainer``
+    labelled with its language."""
     counts = language_counts(table)
-    colours = language_colours(counts.index)
+    colours = language_colours(set(counts.index) | set(table.get("negative_lang", ())))
     n = int(table.batch.max()) + 1
     x = np.arange(n)
-    fig = Figure(figsize=(min(max(9.0, 0.16 * n + 3), 20), 6.4))
-    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [1, 2.4, 2.4], "hspace": 0.25})
+    strips = [("query_lang", "query"), ("passage_lang", "passage")]
+    if "negative_lang" in table:
+        strips.append(("negative_lang", "hard negative"))
+    fig = Figure(figsize=(min(max(9.0, 0.16 * n + 3), 20), 2.0 + 2.2 * len(strips)))
+    axes = fig.subplots(1 + len(strips), 1, sharex=True,
+                        gridspec_kw={"height_ratios": [1] + [2.4] * len(strips), "hspace": 0.25})
     kinds = pd.DataFrame({"mono": table.mono, "cross": ~table.mono & ~table.bitext, "bitext": table.bitext,
                           "batch": table.batch}).groupby("batch").mean()
     bottom = np.zeros(n)
@@ -83,7 +88,7 @@ def composition_figure(table: pd.DataFrame, title: str) -> Figure:
         axes[0].bar(x, kinds[kind], bottom=bottom, width=0.9, color=colour, label=f"{kind} pairs")
         bottom += kinds[kind].to_numpy()
     axes[0].set_ylabel("kind", fontsize=9)
-    for ax, column, label in ((axes[1], "query_lang", "query"), (axes[2], "passage_lang", "passage")):
+    for ax, (column, label) in zip(axes[1:], strips):
         shares, bottom = _shares(table, column), np.zeros(n)
         for lang in shares.columns:
             ax.bar(x, shares[lang], bottom=bottom, width=0.9, color=colours[lang], label=lang)
@@ -95,7 +100,7 @@ def composition_figure(table: pd.DataFrame, title: str) -> Figure:
         ax.set_yticks([0, 0.5, 1])
         ax.tick_params(labelsize=8)
         ax.margins(x=0.005)
-    axes[2].set_xlabel("batch")
+    axes[-1].set_xlabel("batch")
     axes[0].set_title("share of the batch by pair kind", fontsize=8, loc="left", pad=2)
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.005, 1.15), fontsize=8, frameon=False)
     axes[1].legend(handles=_legend_handles(counts, colours), loc="upper left", bbox_to_anchor=(1.005, 1.0),
@@ -105,13 +110,15 @@ def composition_figure(table: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def sampler_figure(sampler: BatchStrategy, n_batches: int = 60) -> Figure:
-    """The composition figure of a sampler's first ``n_batches`` (this rank's slice), titled with its config."""
-    table = sample_composition(sampler, n_batches)
+def sampler_figure(sampler: BatchStrategy, n_batches: int = 60, negatives=None) -> Figure:
+    """The composition figure of a sampler's first ``n_batches`` (this rank's slice), titled with its config;
+    with the job's hard ``negatives``, their languages too."""
+    table = with_negatives(sample_composition(sampler, n_batches), sampler.space, negatives)
     s = summarize(table)
     options = f", alpha={sampler.alpha}" if hasattr(sampler, "alpha") else ""
     options += ", same_pair" if getattr(sampler, "same_pair", False) else ""
     options += f", bitext {sampler.bitext_slots}/batch" if sampler.bitext_slots else ""
+    options += f", {negatives.k} {negatives.miner} negatives/pair ({negatives.language})" if negatives else ""
     title = (f"batching={sampler.name}{options}  |  train_langs={_lang_list(sampler.space.languages)}  |  "
              f"batch {sampler.batch_size}\nfirst {s['batches']} batches: {s['mono_pair_fraction']:.0%} mono pairs, "
              f"{s['languages_per_batch']:.1f} languages per batch, {s['bitext_fraction']:.0%} bitext pairs")
