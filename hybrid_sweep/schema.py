@@ -233,6 +233,7 @@ def _group_keys(conf_dir: Path) -> dict[str, set[str]]:
     keys: dict[str, set[str]] = {k: set() for k in root if k not in ("defaults", "hydra")}
     for group in (p for p in conf_dir.iterdir() if p.is_dir()):
         names = keys.setdefault(group.name, set())
+        names.update(sub.name for sub in group.iterdir() if sub.is_dir())  # nested groups: data.train, data.eval
         for option in group.glob("*.yaml"):
             node = OmegaConf.load(option)
             if isinstance(node, DictConfig):

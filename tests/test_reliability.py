@@ -110,7 +110,11 @@ def test_override_typos_suggest_the_key(arg, hint):
 
 def test_real_overrides_pass_the_typo_check():
     check_overrides(["-m", "langs=4,7", "data/eval=[sib200]", "hydra/launcher=parallel", "+experiment=alpha",
-                     "~logger", "batching=mono", "trainer.max_steps=3", "paths.data_root=/x"])
+                     "~logger", "batching=mono", "trainer.max_steps=3", "paths.data_root=/x", "heldout_langs=[el]",
+                     "data.eval.sib200.languages=stratified:40", "data.train.path=/x.jsonl", "data.eval_articles=8",
+                     "negatives.per_pair=2", "hydra.launcher.n_jobs=2"])
+    with pytest.raises(ConfigError, match="did you mean data.train"):
+        check_overrides(["data.trian.path=/x.jsonl"])
 
 
 def test_typo_on_the_command_line_exits_2_with_the_suggestion():
