@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from hybrid_sweep.batching import PairSpace
-from hybrid_sweep.negatives.base import LANGUAGES, HardNegatives, clean
+from hybrid_sweep.negatives.base import HardNegatives, clean
 from hybrid_sweep.negatives.miners import MINERS
 
 log = logging.getLogger("hybrid_sweep")
-__all__ = ["HardNegatives", "LANGUAGES", "MINERS", "mine_negatives"]
+__all__ = ["HardNegatives", "MINERS", "mine_negatives"]
 
 
 def _key(cfg: Mapping, space: PairSpace, seed: int, model) -> str:

@@ -8,15 +8,13 @@ sentence). Where a miner finds fewer than ``k``, the rest are random other answe
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from hybrid_sweep.batching import PairSpace
-
-LANGUAGES = ("passage", "query", "random")
-
 
 @dataclass(frozen=True)
 class HardNegatives:
@@ -48,20 +46,17 @@ def clean(candidates: Sequence[str], item: int, lang: str, space: PairSpace, k: 
     """The first ``k`` usable negatives of ``candidates`` (best first) for ``item`` in ``lang``: no answer of
     the id itself, no duplicate, topped up with random other answers of ``lang`` when too few are left."""
     positives = set(space.items[item].answers.values())
+
+    def others():  # a generator: the seeded permutation is drawn only if the candidates run short
+        pool = [i for i in space.items_by_language[space.languages.index(lang)] if i != item]
+        for i in rng.permutation(pool):
+            yield space.items[i].answers[lang]
+
     out: list[str] = []
-    for text in candidates:
+    for text in itertools.chain(candidates, others()):
         if text not in positives and text not in out:
             out.append(text)
             if len(out) == k:
                 return tuple(out)
-    pool = [i for i in space.items_by_language[space.languages.index(lang)] if i != item]
-    for i in rng.permutation(pool):
-        text = space.items[i].answers[lang]
-        if text not in positives and text not in out:
-            out.append(text)
-            if len(out) == k:
-                break
-    if len(out) < k:
-        raise ValueError(f"negatives.per_pair={k}: only {len(out)} distinct passages in {lang} besides the answers "
-                         f"of id {space.items[item].qid}; lower negatives.per_pair")
-    return tuple(out)
+    raise ValueError(f"negatives.per_pair={k}: only {len(out)} distinct passages in {lang} besides the answers "
+                     f"of id {space.items[item].qid}; lower negatives.per_pair")
