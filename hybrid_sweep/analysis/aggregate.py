@@ -24,7 +24,8 @@ from hybrid_sweep.analysis.typology_analysis import (distance_correlation, gain_
                                                      plot_distance_scatter, plot_gain_vs_distance, transfer_table)
 
 SETTINGS = ["mono", "cross", "multi"]
-RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group", "langs"]
+RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group",
+            "negatives", "negatives_language", "steps", "langs"]
 
 
 def collect(dirs: Iterable[str | Path]) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
@@ -222,7 +223,7 @@ def write_transfer_analysis(df: pd.DataFrame, out_dir: Path) -> None:
     table = transfer_table(df)
     if table.empty:
         return
-    by = [c for c in ("batching", "langs") if c in table and table[c].nunique() > 1]
+    by = [c for c in ("batching", "langs", "steps") if c in table and table[c].nunique() > 1]
     table.to_csv(out_dir / "transfer_distance.csv", index=False)
     gain_correlation(table, by=by).to_csv(out_dir / "transfer_correlation.csv", index=False)
     gain_bins(table, by=by).to_csv(out_dir / "transfer_bins.csv", index=False)

@@ -193,9 +193,9 @@ def cached_per_query(path: Path) -> pd.DataFrame:
     return read_per_query(path)
 
 
-def seed_mean_matrix(runs_dir: Path, jobs: Sequence[str], setting: str) -> pd.DataFrame:
-    """Per-query mAP (group x qid) of one configuration, averaged over its seeds' jobs."""
-    tables = [query_matrix(cached_per_query(runs_dir / job / PER_QUERY_FILE), setting, "map", stage="trained")
+def seed_mean_matrix(runs_dir: Path, jobs: Sequence[str], setting: str, metric: str = "map") -> pd.DataFrame:
+    """Per-query values (group x qid) of one configuration, averaged over its seeds' jobs."""
+    tables = [query_matrix(cached_per_query(runs_dir / job / PER_QUERY_FILE), setting, metric, stage="trained")
               for job in jobs]
     first = tables[0]
     return pd.DataFrame(np.mean([aligned_matrices(first, t)[1] for t in tables], axis=0),
@@ -207,8 +207,9 @@ def robust(low: float, high: float, diff: float, per_seed: Sequence[float]) -> b
     return bool((low > 0 or high < 0) and len(per_seed) >= 2 and all(np.sign(d) == np.sign(diff) for d in per_seed))
 
 
-def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label: str, **keys) -> list[dict]:
-    """``a − b`` per setting for two configurations (run-key filters), seeds averaged per arm."""
+def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label: str,
+                    cells: Sequence[tuple[str, str]] = tuple((s, "map") for s in SETTINGS), **keys) -> list[dict]:
+    """``a − b`` per (setting, metric) cell for two configurations (run-key filters), seeds averaged per arm."""
     def select(filters: dict) -> pd.DataFrame:
         mask = np.ones(len(jobs), dtype=bool)
         for key, value in filters.items():
@@ -220,14 +221,14 @@ def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label:
         return []
     common = sorted(set(arm_a.seed) & set(arm_b.seed))
     out = []
-    for setting in SETTINGS:
-        t = paired_test(*aligned_matrices(seed_mean_matrix(runs_dir, list(arm_a.index), setting),
-                                          seed_mean_matrix(runs_dir, list(arm_b.index), setting)))
+    for setting, metric in cells:
+        t = paired_test(*aligned_matrices(seed_mean_matrix(runs_dir, list(arm_a.index), setting, metric),
+                                          seed_mean_matrix(runs_dir, list(arm_b.index), setting, metric)))
         per_seed = [float(np.subtract(*(macro_mean(seed_mean_matrix(runs_dir, list(arm[arm.seed == s].index),
-                                                                    setting).to_numpy())[0]
+                                                                    setting, metric).to_numpy())[0]
                                         for arm in (arm_a, arm_b))))
                     for s in common]
-        out.append({**keys, "comparison": label, "setting": setting, "diff": t.diff, "ci_low": t.low,
+        out.append({**keys, "comparison": label, "setting": setting, "metric": metric, "diff": t.diff, "ci_low": t.low,
                     "ci_high": t.high, "p": t.p_value, "question_ids": t.n_units,
                     "seeds": f"{len(arm_a)} vs {len(arm_b)}",
                     "per_seed": " ".join(f"{d:+.3f}" for d in per_seed),
@@ -267,16 +268,20 @@ def group_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
-    """One line per comparison: each setting as ``diff [low, high] p``, with the per-seed differences."""
+    """One line per comparison: each (setting, metric) cell as ``diff [low, high] p`` (and the
+    Benjamini–Hochberg ``q`` when the table has one), with the per-seed differences. mAP cells are
+    headed by their setting alone."""
     if table.empty:
         return "(no finished pairs of jobs)"
-    cells = table.assign(cell=[f"{'**' if r.robust else ''}{r.diff:+.3f}{'**' if r.robust else ''} "
-                               f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}"
-                               + (f"<br>seeds: {r.per_seed}" if r.per_seed.count(" ") else "")
-                               for r in table.itertuples()])
-    wide = cells.pivot_table(index=[*keys, "comparison"], columns="setting", values="cell", aggfunc="first",
+    cells = table.assign(
+        column=[s if m == "map" else f"{s} {m}" for s, m in zip(table.setting, table.get("metric", "map"))],
+        cell=[f"{'**' if r.robust else ''}{r.diff:+.3f}{'**' if r.robust else ''} "
+              f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}" + (f" q={r.q:.2g}" if "q" in table else "")
+              + (f"<br>seeds: {r.per_seed}" if r.per_seed.count(" ") else "")
+              for r in table.itertuples()])
+    wide = cells.pivot_table(index=[*keys, "comparison"], columns="column", values="cell", aggfunc="first",
                              sort=False)
-    return markdown_table(wide[[s for s in SETTINGS if s in wide.columns]])
+    return markdown_table(wide[list(dict.fromkeys(cells.column))])
 
 
 # ---------------------------------------------------------------- plots

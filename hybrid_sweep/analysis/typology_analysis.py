@@ -145,7 +145,8 @@ def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str]
 
     values = language_values(rows, metric)
     keys = [k for k in RUN_KEYS if k in values] + ["eval_set", "lang"]
-    extra = [c for c in ("batching", "langs", "group", "model", "train_langs", "seed") if c in values and c not in keys]
+    extra = [c for c in ("batching", "langs", "group", "steps", "model", "train_langs", "seed")
+             if c in values and c not in keys]
     wide = values.pivot_table(index=keys + extra, columns="stage", values="value", aggfunc="first").reset_index()
     if not {"zero_shot", "trained"} <= set(wide.columns):
         raise ValueError("the transfer analysis needs zero_shot and trained rows of the same runs")
