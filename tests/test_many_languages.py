@@ -112,6 +112,24 @@ def test_training_on_sib200_cannot_meet_the_belebele_set_it_is_made_of(data_root
             load_data({"train": train, "eval": evals}, data_root)
 
 
+def test_a_sets_max_ids_shrinks_a_translation_pool_with_its_ids_and_keeps_a_qa_pool_whole(data_root):
+    xquad = {"dataset": "xquad-r", "format": "lareqa", "languages": ["en", "de", "zh"], "articles": "held_out"}
+    evals = {"sib": {**SIB, "languages": ["en", "zu", "th"], "max_ids": 20}, "xq": {**xquad, "max_ids": 20}}
+    train = {"dataset": "xquad-r", "format": "lareqa", "languages": ["en"], "articles": "train"}
+    plan = load_data({"train": train, "eval": evals, "eval_articles": 16}, data_root)
+    full = {n: load_eval_set(n, {k: v for k, v in e.items() if k != "max_ids"}, data_root,
+                             {"seed": 0, "held_out": 16}).rset for n, e in evals.items()}
+    sib, xq = plan.evals["sib"].rset, plan.evals["xq"].rset
+    assert len({q.qid for q in sib.questions}) == 20 and len(sib.questions) == len(sib.candidates) == 3 * 20
+    assert {c.cid for c in sib.candidates} == {q.own for q in sib.questions} and set(sib.qrels) == {q.qid for q in sib.questions}
+    assert len({q.qid for q in xq.questions}) == 20 and xq.candidates == full["xq"].candidates
+    assert len(full["sib"].candidates) == 3 * 204 and plan.evals["sib"].info["max_ids"] == 20
+    again = load_data({"train": train, "eval": evals, "eval_articles": 16}, data_root)
+    assert again.evals["sib"].rset.questions == sib.questions  # seeded: every job evaluates the same ids
+    with pytest.raises(ValueError, match=r"data.eval.sib.max_ids must be a positive number"):
+        load_data({"train": train, "eval": {"sib": {**evals["sib"], "max_ids": 0}}}, data_root)
+
+
 def test_tatoeba_pairs_are_separate_pools_and_accuracy_is_recall_at_1(data_root):
     ev = load_eval_set("tat", {"dataset": "tatoeba-112", "format": "tatoeba", "languages": ["de", "am"]}, data_root, {})
     rset = ev.rset

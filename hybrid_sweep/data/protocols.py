@@ -62,21 +62,40 @@ def load_data(cfg: Mapping, data_root: Path, max_questions: int | None = None, l
     evals = {name: load_eval_set(name, ecfg, data_root, split) for name, ecfg in evals_cfg.items()}
     for name, ev in evals.items():
         check_leakage(corpus, cfg["train"], name, ev, evals_cfg[name])
+    evals = {name: capped(ev, evals_cfg[name].get("max_ids"), f"data.eval.{name}.max_ids")
+             for name, ev in evals.items()}
     if max_questions is not None:
         evals = {name: replace(ev, rset=fewer_questions(ev.rset, max_questions)) for name, ev in evals.items()}
     return DataPlan(corpus, evals)
 
 
-def fewer_questions(rset: RetrievalSet, n: int, seed: int = 0) -> RetrievalSet:
+def fewer_questions(rset: RetrievalSet, n: int, seed: int = 0, key: str = "eval.max_questions",
+                    pool: bool = False) -> RetrievalSet:
     """The set with ``n`` of its parallel question ids (seeded; in every language they are asked in) and
-    the whole candidate pool, so rankings stay as hard as on the full set."""
+    the whole candidate pool, so rankings stay as hard as on the full set; with ``pool``, only the
+    candidates those ids judge relevant (or ask from) stay in the pool."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"eval.max_questions must be a positive number of question ids or null, got {n!r}")
+        raise ValueError(f"{key} must be a positive number of question ids or null, got {n!r}")
     ids = sorted({q.qid for q in rset.questions})
     if n >= len(ids):
         return rset
     keep = set(random.Random(seed).sample(ids, n))
-    return replace(rset, questions=tuple(q for q in rset.questions if q.qid in keep))
+    questions = tuple(q for q in rset.questions if q.qid in keep)
+    if not pool:
+        return replace(rset, questions=questions)
+    kept = {cid for qid in keep for cid in rset.qrels.get(qid, {})} | {q.own for q in questions if q.own}
+    return replace(rset, questions=questions, candidates=tuple(c for c in rset.candidates if c.cid in kept),
+                   qrels={qid: rel for qid, rel in rset.qrels.items() if qid in keep})
+
+
+def capped(ev: EvalSet, n: int | None, key: str) -> EvalSet:
+    """A set's own ``max_ids``: ``n`` parallel ids (seeded), the same in every job. A translation set's pool
+    is its questions' own sentences, so its pool shrinks to those ids too (the evaluation costs ~n/N of the
+    full set's); a QA set keeps its whole pool, as ``eval.max_questions`` does."""
+    if n is None:
+        return ev
+    rset = fewer_questions(ev.rset, n, key=key, pool=ev.rset.task == "translation")
+    return replace(ev, rset=rset, info={**ev.info, "max_ids": n})
 
 
 def check_declared_leakage(train_cfg: Mapping, name: str, eval_cfg: Mapping, data_root: Path) -> None:
