@@ -238,6 +238,23 @@ def test_a_trained_sweep_relates_each_languages_gain_to_its_distance_from_traini
     assert (sweep / "transfer_sib200.png").stat().st_size > 10_000 and (sweep / "transfer_bins.csv").exists()
 
 
+def test_the_gain_distance_interval_resamples_languages_with_their_own_gains():
+    """A gain that falls strictly with distance: rho is -1 and so is every resample (a bootstrap that drew the
+    two columns apart would centre its interval on 0). Two seeds of one language count as one language."""
+    import pandas as pd
+
+    from hybrid_sweep.analysis.typology_analysis import DISTANCE_KINDS, gain_correlation
+
+    langs = [f"l{i}" for i in range(8)]
+    rows = [{"eval_set": "s", "lang": lang, "seed": seed, "gain": 0.5 - 0.05 * i + 0.001 * seed,
+             "seen_group": "unseen family and script", **{f"{k}_nearest": 0.1 * i for k in DISTANCE_KINDS}}
+            for i, lang in enumerate(langs) for seed in (1, 2)]
+    corr = gain_correlation(pd.DataFrame(rows), n_boot=200)
+    overall = corr[(corr.seen_group == "all") & (corr.distance == "syntactic")].iloc[0]
+    assert overall.n == 8 and overall.spearman == pytest.approx(-1)
+    assert overall.ci_low == pytest.approx(-1) and overall.ci_high == pytest.approx(-1)
+
+
 def test_int8_inference_is_a_cached_separately_close_copy(data_root, tmp_path):
     from omegaconf import OmegaConf
 

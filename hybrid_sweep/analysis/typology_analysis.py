@@ -189,13 +189,18 @@ def _spearman_rows(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 def gain_correlation(table: pd.DataFrame, by: Sequence[str] = (), kinds: Sequence[str] = DISTANCE_KINDS,
                      n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Spearman rank correlation of the gain with each distance (to the nearest training language), with
-    a 95% bootstrap interval over languages, overall and per ``seen_group``, within each ``by`` group."""
+    a 95% bootstrap interval over languages, overall and per ``seen_group``, within each ``by`` group. Each
+    language counts once: its gain and distances are averaged over the group's runs (seeds), so neither the
+    estimate nor the resampling treats a language's seeds as independent languages."""
     from scipy import stats
 
     rng = np.random.default_rng(seed)
     out = []
-    for key, part in table.groupby(["eval_set", *by], observed=True):
+    columns = {"gain": ("gain", "mean"), "seen_group": ("seen_group", "first"),
+               **{f"{k}_nearest": (f"{k}_nearest", "mean") for k in kinds}}
+    for key, runs in table.groupby(["eval_set", *by], observed=True):
         key = key if isinstance(key, tuple) else (key,)
+        part = runs.groupby("lang", observed=True).agg(**columns)
         for seen, sub in [("all", part)] + [(s, part[part.seen_group == s]) for s in SEEN_GROUPS]:
             for kind in kinds:
                 x, y = sub[f"{kind}_nearest"].to_numpy(), sub.gain.to_numpy()
@@ -203,7 +208,8 @@ def gain_correlation(table: pd.DataFrame, by: Sequence[str] = (), kinds: Sequenc
                 x, y = x[ok], y[ok]
                 row = {**dict(zip(["eval_set", *by], key)), "seen_group": seen, "distance": kind, "n": len(x)}
                 if len(x) >= 5 and np.ptp(x) > 0 and np.ptp(y) > 0:
-                    boot = _spearman_rows(*(v[rng.integers(0, len(x), (n_boot, len(x)))] for v in (x, y)))
+                    draws = rng.integers(0, len(x), (n_boot, len(x)))  # one draw of languages for both columns
+                    boot = _spearman_rows(x[draws], y[draws])
                     row.update(spearman=float(stats.spearmanr(x, y)[0]), ci_low=float(np.nanpercentile(boot, 2.5)),
                                ci_high=float(np.nanpercentile(boot, 97.5)))
                 out.append(row)
