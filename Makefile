@@ -52,9 +52,11 @@ sweep-mlqa: install ## train on MLQA-R dev, evaluate on full XQuAD-R: langs 2,4,
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.analysis.aggregate $(OUT)/$(SWEEP)
 
-report: install ## rebuild experiments/lang_scaling/report.md from committed results (SWEEP=name: that sweep's report.md; SWEEP=negatives: the hard-negatives study)
+report: install ## rebuild experiments/lang_scaling/report.md from committed results (SWEEP=name: that sweep's report.md; SWEEP=negatives: the hard-negatives study; SWEEP=rebuild: the #17 progress report)
 ifeq ($(origin SWEEP),file)
 	$(PY) -m hybrid_sweep.analysis.study --outputs $(OUT)
+else ifeq ($(SWEEP),rebuild)
+	$(PY) -m hybrid_sweep.analysis.rebuild --outputs $(OUT)
 else ifeq ($(SWEEP),negatives)
 	$(PY) -m hybrid_sweep.analysis.negatives_study --outputs $(OUT)
 else

@@ -18,8 +18,9 @@ from hybrid_sweep.paths import PROJECT_ROOT
 KEPT_FILES = ("results.json", "config.yaml", "per_query.parquet", "pairs_seen.csv", "run.log")
 
 
-def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
-    """Copy the kept files (and evaluation plots) of every finished job; returns how many were copied."""
+def sync_runs(sweep_dir: Path, runs_dir: Path, plots: bool = True) -> int:
+    """Copy the kept files (and, with ``plots``, the evaluation plots) of every finished job; returns how many
+    were copied."""
     copied = 0
     for results in sorted(sweep_dir.rglob("results.json")):
         target = runs_dir / results.parent.relative_to(sweep_dir)
@@ -27,7 +28,7 @@ def sync_runs(sweep_dir: Path, runs_dir: Path) -> int:
         for name in KEPT_FILES:
             if (results.parent / name).exists():
                 shutil.copy2(results.parent / name, target / name)
-        for png in (results.parent / "plots").glob("*.png"):
+        for png in (results.parent / "plots").glob("*.png") if plots else ():
             (target / "plots").mkdir(exist_ok=True)
             shutil.copy2(png, target / "plots" / png.name)
         copied += 1

@@ -1,0 +1,361 @@
+"""The research answer, rebuilt (#17; ``experiments/lang_scaling/PLAN.md``), from committed results only.
+
+``python -m hybrid_sweep.analysis.rebuild`` (``make report SWEEP=rebuild``) syncs the finished jobs of
+``outputs/rebuild`` (every phase of the plan runs there with ``+experiment=rebuild``) into
+``experiments/rebuild/runs`` and writes ``experiments/lang_scaling/rebuild/report.md`` with its tables and
+figures. The plan is declared here as :data:`DESIGN`, a list of cells; the report fills each from the
+finished jobs and lists the seeds still missing with the command that runs them. Two designs share the
+jobs: the *total budget* (the same steps at every count) and the *per-language budget* (12 steps per
+training language, so ``steps == 12 * langs``).
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+from hybrid_sweep.analysis.aggregate import SETTINGS, collect, headline_set, seed_summary, write_transfer_analysis
+from hybrid_sweep.analysis.report import markdown_table, sync_runs
+from hybrid_sweep.analysis.study import compare_configs, job_costs, paired_markdown
+from hybrid_sweep.paths import PROJECT_ROOT
+
+SWEEP = "rebuild"
+STEPS_PER_LANGUAGE = 12
+CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))
+STRATEGIES = ("mono", "cross", "hybrid")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One configuration of the design: its run keys, the seeds it needs and the overrides that run it."""
+    phase: str
+    langs: int
+    batching: str
+    steps: int
+    seeds: int
+    keys: tuple[tuple[str, str], ...] = ()  # further run keys that pick its jobs, e.g. (("group", "diverse"),)
+    overrides: tuple[str, ...] = ()  # what sets them on the command line
+
+    def command(self, seeds: Sequence[int]) -> str:
+        return " ".join(["python -m hybrid_sweep.run -m +experiment=rebuild", f"seed={','.join(map(str, seeds))}",
+                         f"langs={self.langs}", f"batching={self.batching}", f"trainer.max_steps={self.steps}",
+                         *self.overrides])
+
+    def matches(self, jobs: pd.DataFrame) -> pd.Series:
+        mask = (jobs.langs == self.langs) & (jobs.batching == self.batching) & (jobs.steps == self.steps)
+        return mask & standard(jobs, dict(self.keys))
+
+
+DEFAULTS = {"group": "nested", "freeze_word_embeddings": "True", "train_data": "xquad_articles"}
+
+
+def standard(jobs: pd.DataFrame, keys: dict[str, str] | None = None) -> pd.Series:
+    """Jobs with the budget grid's settings (nested languages, frozen word embeddings, XQuAD-R training data,
+    alpha 0.5 for hybrid), except where ``keys`` (a cell's own run keys) say otherwise."""
+    keys = {**DEFAULTS, **(keys or {})}
+    mask = pd.Series(True, index=jobs.index)
+    for key, value in keys.items():
+        mask &= jobs[key].astype(str) == value
+    if "alpha" not in keys:
+        mask &= (jobs.batching != "hybrid") | (jobs.alpha.astype(float) == 0.5)
+    return mask
+
+
+def plan_cells() -> tuple[Cell, ...]:
+    """The cells of PLAN.md, phase by phase (controls first)."""
+    cells: list[Cell] = []
+
+    def add(phase, langs, strategies, steps, seeds, keys=(), overrides=()):
+        cells.extend(Cell(phase, langs, b, steps, seeds, keys, overrides) for b in strategies)
+
+    p1, p2, p3 = ("1 total budget: smallest and largest", "2 per-language budget (12 steps a language)",
+                  "3 total budget: middle counts and budget")
+    add(p1, 1, ["mono"], 24, 5)
+    add(p1, 7, STRATEGIES, 24, 5)
+    add(p1, 1, ["mono"], 384, 2)
+    add(p1, 7, STRATEGIES, 384, 2)
+    add(p2, 1, ["mono"], 12, 3)
+    for n in (2, 4, 7):
+        add(p2, n, ["mono", "hybrid"], STEPS_PER_LANGUAGE * n, 3)
+    for n in (2, 4):
+        add(p3, n, STRATEGIES, 24, 5)
+    add(p3, 1, ["mono"], 96, 2)
+    for n in (2, 4, 7):
+        add(p3, n, STRATEGIES, 96, 2)
+    for group in ("diverse", "similar"):
+        add("4 typology matched on headroom (anchor en)", 4, STRATEGIES, 24, 5, (("group", group),),
+            (f"group={group}", "anchor=en"))
+    for steps in (24, 384):
+        add("5 trainable word embeddings", 7, ["hybrid"], steps, 2, (("freeze_word_embeddings", "False"),),
+            ("model.freeze_word_embeddings=false",))
+    for alpha in ("0.0", "0.3", "0.7", "1.0"):
+        add("6 hybrid alpha", 7, ["hybrid"], 24, 3, (("alpha", alpha),), (f"batching.alpha={alpha}",))
+    add("6 MLQA-R dev -> full XQuAD-R", 4, STRATEGIES, 24, 3, (("train_data", "mlqa_r"),),
+        ("data=mlqa_to_xquad", "data/eval=[xquad_r,sib200]"))
+    # a cell two phases share is one cell (the per-language design's 2 x 24 is the total budget's too)
+    unique: dict[tuple, Cell] = {}
+    for cell in cells:
+        key = (cell.langs, cell.batching, cell.steps, cell.keys)
+        if key in unique:
+            seeds = max(cell.seeds, unique[key].seeds)
+            unique[key] = Cell(unique[key].phase, *key[:3], seeds, cell.keys, cell.overrides)
+        else:
+            unique[key] = cell
+    return tuple(unique.values())
+
+
+DESIGN = plan_cells()
+
+
+# ---------------------------------------------------------------- tables (pure, over result rows)
+
+def jobs_of(df: pd.DataFrame) -> pd.DataFrame:
+    keys = ["job", "langs", "batching", "steps", "seed", "group", "alpha", "freeze_word_embeddings", "train_data",
+            "train_langs", "heldout_langs", "train_seconds"]
+    jobs = df.drop_duplicates("job").set_index("job")
+    for key in keys[1:]:
+        if key not in jobs:
+            jobs[key] = None
+    return jobs[keys[1:]]
+
+
+def progress(jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
+    """Per cell: the seeds finished (of the first ``seeds`` asked) and the command that runs the rest."""
+    rows = []
+    for cell in design:
+        done = sorted(int(s) for s in jobs[cell.matches(jobs)].seed.unique()) if len(jobs) else []
+        missing = [s for s in range(1, cell.seeds + 1) if s not in done]
+        rows.append({"phase": cell.phase, "langs": cell.langs, "batching": cell.batching, "steps": cell.steps,
+                     "keys": " ".join(f"{k}={v}" for k, v in cell.keys) or "-",
+                     "seeds_done": len([s for s in done if s <= cell.seeds]), "seeds_planned": cell.seeds,
+                     "command": cell.command(missing) if missing else ""})
+    return pd.DataFrame(rows)
+
+
+def design_of(steps: int, langs: int) -> str:
+    """Every cell is in the total-budget design at its steps; 12 steps a training language also puts it in the
+    per-language design."""
+    return "total, per-language" if steps == STEPS_PER_LANGUAGE * langs else "total"
+
+
+def grid_rows(df: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the budget grid's jobs (:func:`standard`)."""
+    return df[df.job.isin(jobs[standard(jobs)].index)]
+
+
+def headline(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (steps, langs, batching): mono / cross / multi mAP and multi language bias, mean [95% t-interval]
+    over seeds, and the seeds; the zero-shot row first."""
+    rows: dict[tuple, dict] = {}
+    for metric in ("map", "lang_bias"):
+        for r in seed_summary(df, metric).itertuples():
+            if (r.setting, metric) not in CELLS:
+                continue
+            key = (0, 0, "zero-shot") if r.stage == "zero_shot" else (int(r.steps), int(r.langs), r.batching)
+            column = r.setting if metric == "map" else "multi bias (ranks)"
+            digits = 1 if metric == "lang_bias" else 3
+            rows.setdefault(key, {})[column] = (f"{r.mean:.{digits}f}" if r.n < 2 else
+                                                f"{r.mean:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]")
+            rows[key]["seeds"] = int(r.n) if r.stage == "trained" else "-"
+    table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
+    table["design"] = ["-" if k[0] == 0 else design_of(k[0], k[1]) for k in table.index]
+    table.index = pd.MultiIndex.from_tuples([("zero-shot", "-", "-") if k[0] == 0 else k for k in table.index],
+                                            names=["steps", "langs", "batching"])
+    return table[[c for c in (*SETTINGS, "multi bias (ranks)", "seeds", "design") if c in table]]
+
+
+def heldout_gains(df: pd.DataFrame) -> pd.DataFrame:
+    """Per job and language group of the headline set (the fixed held-out languages, the trained ones): mono and
+    multi mAP gain over zero-shot, and the gain relative to the zero-shot headroom, (trained − zs) / (1 − zs)."""
+    head = df[(df.eval_set == df.eval_data) & (df.metric == "map") & df.setting.isin(["mono", "multi"])
+              & (df.query_lang != "all") & (df.doc_lang.isin(["all"]) | (df.setting == "mono"))]
+    keys = ["job", "setting", "query_lang"]
+    trained = head[head.stage == "trained"]
+    zero = head[head.stage == "zero_shot"].drop_duplicates(["setting", "query_lang"])[["setting", "query_lang", "value"]]
+    rows = trained.merge(zero.rename(columns={"value": "zero_shot"}), on=["setting", "query_lang"])
+    rows["gain"] = rows.value - rows.zero_shot
+    rows["relative"] = rows.gain / (1 - rows.zero_shot)
+    heldout = [set(str(h).split(",")) if isinstance(h, str) else set() for h in rows.heldout_langs]
+    trained_langs = [set(t.split(",")) for t in rows.train_langs]
+    rows["group"] = np.select([[q in h for q, h in zip(rows.query_lang, heldout)],
+                               [q in t for q, t in zip(rows.query_lang, trained_langs)]],
+                              ["held out", "trained"], "other unseen")
+    return rows.groupby([*keys[:2], "group", "steps", "langs", "batching", "seed"])[
+        ["gain", "relative"]].mean().reset_index()
+
+
+def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`heldout_gains` over seeds: mean [t-interval] of the multi and mono gain on the held-out and on
+    the trained languages, and the held-out multi gain relative to headroom."""
+    def cell(values: pd.Series) -> str:
+        v = values.dropna().to_numpy()
+        if len(v) < 2:
+            return f"{v.mean():+.3f}" if len(v) else "—"
+        half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        return f"{v.mean():+.3f} [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]"
+
+    per_job = gains[gains.group != "other unseen"]
+    out = {}
+    for (steps, langs, batching), part in per_job.groupby(["steps", "langs", "batching"]):
+        row = {}
+        for (setting, group), sub in part.groupby(["setting", "group"]):
+            row[f"{setting} gain, {group}"] = cell(sub.groupby("seed").gain.mean())
+        held = part[(part.setting == "multi") & (part.group == "held out")]
+        row["multi relative gain, held out"] = cell(held.groupby("seed").relative.mean())
+        row["seeds"] = part.seed.nunique()
+        out[(steps, langs, batching)] = row
+    table = pd.DataFrame.from_dict(out, orient="index").fillna("—")
+    table.index.names = ["steps", "langs", "batching"]
+    columns = [c for c in ("multi gain, held out", "multi relative gain, held out", "multi gain, trained",
+                           "mono gain, held out", "mono gain, trained", "seeds") if c in table]
+    return table[columns]
+
+
+def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
+    """At each budget: every count's strategies against one language (mono), and hybrid against mono and
+    cross at each count above one; paired over question ids, with a t-test over the seeds' differences
+    (``seed_p``, from 3 seeds) and a Benjamini–Hochberg ``q`` over the whole table."""
+    rows = []
+    for steps in sorted(jobs.steps.unique()):
+        at = jobs[jobs.steps == steps]
+        counts = sorted(at.langs.unique())
+        for langs in [n for n in counts if n > 1]:
+            for batching in sorted(at[at.langs == langs].batching.unique()):
+                if 1 in counts:
+                    rows += compare_configs(runs_dir, at, {"langs": langs, "batching": batching},
+                                            {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
+                                            CELLS, steps=steps)
+            for rival in ("mono", "cross"):
+                rows += compare_configs(runs_dir, at, {"langs": langs, "batching": "hybrid"},
+                                        {"langs": langs, "batching": rival}, f"hybrid − {rival} at {langs}",
+                                        CELLS, steps=steps)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["seed_p"] = [stats.ttest_1samp(d, 0).pvalue if len(d) >= 3 else np.nan
+                           for d in (np.array(s.split(), dtype=float) for s in table.per_seed)]
+        table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
+    return table
+
+
+def transfer_markdown(path: Path) -> str:
+    """The correlations over all evaluation languages, a column per URIEL distance."""
+    if not path.exists():
+        return "(no evaluation set with zero-shot and trained rows per language yet)"
+    corr = pd.read_csv(path)
+    corr = corr[corr.seen_group == "all"]
+    keys = [k for k in ("eval_set", "steps", "langs", "batching") if k in corr]
+    corr["cell"] = [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r, lo, hi in zip(corr.spearman, corr.ci_low, corr.ci_high)]
+    wide = corr.pivot_table(index=keys, columns="distance", values="cell", aggfunc="first")
+    wide["languages"] = corr.groupby(keys)["n"].max()
+    return markdown_table(wide)
+
+
+def plot_counts(gains: pd.DataFrame, path: Path) -> Path:
+    """x: training languages; y: multi mAP gain over zero-shot on the fixed held-out languages (left) and on
+    the trained ones (right); a line per budget and strategy, with the 95% t-interval over seeds."""
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    multi = gains[gains.setting == "multi"]
+    for ax, group in zip(axes, ("held out", "trained")):
+        part = multi[multi.group == group]
+        for (steps, batching), line in part.groupby(["steps", "batching"]):
+            per_seed = line.groupby(["langs", "seed"]).gain.mean().groupby("langs")
+            mean, sem, n = per_seed.mean(), per_seed.sem(), per_seed.count()
+            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sem.fillna(0)
+            style = {"mono": "-o", "cross": "--s", "hybrid": ":^"}.get(batching, "-")
+            ax.errorbar(mean.index, mean.to_numpy(), yerr=half.to_numpy(), fmt=style, capsize=3,
+                        label=f"{steps} steps, {batching}")
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_title(f"{group} languages", fontsize=10)
+        ax.set_xlabel("training languages")
+        ax.set_xticks(sorted(multi.langs.unique()))
+    axes[0].set_ylabel("multilingual mAP gain over zero-shot")
+    axes[1].legend(fontsize=7)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+# ---------------------------------------------------------------- the report
+
+def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> Path:
+    out = experiments / "lang_scaling" / "rebuild"
+    out.mkdir(parents=True, exist_ok=True)
+    runs = experiments / SWEEP / "runs"
+    if (outputs / SWEEP).exists():
+        sync_runs(outputs / SWEEP, runs, plots=False)  # per-job plots would outweigh the results in git
+    all_rows = collect([runs])[0] if runs.exists() else pd.DataFrame()
+    if all_rows.empty:
+        raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: "
+                                "run the phases of experiments/lang_scaling/PLAN.md")
+    df = headline_set(all_rows)
+    jobs = jobs_of(df)
+    cells = progress(jobs, design)
+    cells.to_csv(out / "progress.csv", index=False)
+    grid = grid_rows(df, jobs)
+    grid_jobs = jobs.loc[jobs.index.isin(grid.job.unique())]
+    gains = heldout_gains(grid)
+    gains.to_csv(out / "heldout_gains.csv", index=False)
+    paired = count_comparisons(runs, grid_jobs)
+    paired.to_csv(out / "paired_counts.csv", index=False)
+    plot_counts(gains, out / "counts.png")
+    write_transfer_analysis(all_rows[all_rows.job.isin(grid.job.unique())], out)
+    costs = job_costs(runs, jobs)
+    first = df.iloc[0]
+    done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
+    lines = [
+        "# The research answer, rebuilt: progress report", "",
+        f"**In progress: {done} of {planned} planned jobs have finished**, so this is not yet the answer; "
+        "`report.md` and `answer.md` beside it are the previous answer (truncated evaluation, one budget) until "
+        "the design is filled. The plan, its estimated hours and its cut order: `PLAN.md`.", "",
+        f"Setup: `{first['model']}`, trained at {int(first['train_max_length'])} tokens on the XQuAD-R article "
+        f"split, evaluated untruncated on `{first['data'].split('->')[1]}`; never-trained languages "
+        f"{first['heldout_langs']}; batches of {int(first['batch_size'])} pairs, so a job trains steps x "
+        f"{int(first['batch_size'])} pairs"
+        + (f"; {costs.mean() / 60:.1f} min wall per job on a 2-core CPU." if len(costs) else "."), "",
+        "## Progress per cell of the design", "",
+        markdown_table(cells.drop(columns="command").set_index(["phase", "langs", "batching", "steps", "keys"])), "",
+        "## Headline (mean over seeds [95% t-interval]; language bias in ranks, lower is better)", "",
+        "Pairs = steps x 32, the same at every count in the total-budget design; rows with 384 pairs per "
+        "training language (12 steps a language) are the per-language design too.", "",
+        markdown_table(headline(grid)), "",
+        "## Gain over zero-shot on the fixed held-out and the trained languages", "",
+        "Held-out languages are never trained at any count, so this column compares the same languages "
+        "across counts. Relative gain: (trained − zero-shot) / (1 − zero-shot), averaged over languages.", "",
+        markdown_table(heldout_table(gains)), "",
+        "![gain over zero-shot against training languages](counts.png)", "",
+        f"## Paired tests ({len(paired)} tests; difference [95% CI over question ids], sign-flip p, "
+        "Benjamini–Hochberg q over them all; bold: CI excludes 0 and every seed agrees)", "",
+        paired_markdown(paired, ["steps"]) if not paired.empty else "(no finished pairs of cells yet)", "",
+        "## Transfer to distant languages", "",
+        "Spearman correlation of each evaluation language's multilingual mAP gain over zero-shot with its URIEL "
+        "distance to the nearest training language, with a 95% bootstrap interval over languages (not language "
+        "pairs); a negative value: the farther a language, the less it gains. `transfer_bins.csv` has the "
+        "binned gains, `transfer_<set>.png` the scatter.", "",
+        transfer_markdown(out / "transfer_correlation.csv"), "",
+    ]
+    missing = cells[cells.command != ""]
+    if not missing.empty:
+        lines += ["## Missing cells and the commands that fill them", "",
+                  "Run one at a time; each resumes where it stopped.", "", "```bash",
+                  *missing.command.tolist(), "```", ""]
+    path = out / "report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--outputs", default="outputs", type=Path)
+    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    args = parser.parse_args(argv)
+    print(f"wrote {write_rebuild(args.outputs, args.experiments)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The rebuild's progress report (#17) on a real tiny-model grid of the rebuild preset: 1 language (mono) and
+2 languages (mono, hybrid), 2 seeds, with el, th, tr, vi never trained; a declared cell that never ran."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hybrid_sweep.analysis.rebuild import DESIGN, Cell, write_rebuild
+from hybrid_sweep.paths import PROJECT_ROOT
+
+TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
+        "data.eval_articles=2", "eval.batch_size=128", "data.eval.sib200.languages=stratified:12",
+        "data.eval.sib200.max_ids=8"]
+SMALL_DESIGN = (Cell("a", 1, "mono", 2, 2), Cell("a", 2, "mono", 2, 2), Cell("a", 2, "hybrid", 2, 2),
+                Cell("b", 2, "cross", 2, 1))
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory, cache_dir):
+    outputs, experiments = tmp_path_factory.mktemp("outputs"), tmp_path_factory.mktemp("experiments")
+    env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    for grid in (["langs=1", "batching=mono"], ["langs=2", "batching=mono,hybrid"]):
+        cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "+experiment=rebuild", "seed=1,2", *grid, *TINY]
+        done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    return outputs, experiments, write_rebuild(outputs, experiments, SMALL_DESIGN)
+
+
+def results(experiments) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((experiments / "rebuild" / "runs").rglob("results.json"))]
+
+
+def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebuilt):
+    _, experiments, report = rebuilt
+    progress = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "progress.csv")
+    assert progress.seeds_done.tolist() == [2, 2, 2, 0]
+    assert progress.command.fillna("").tolist()[:3] == ["", "", ""]
+    assert progress.command.iloc[3] == ("python -m hybrid_sweep.run -m +experiment=rebuild seed=1 langs=2 "
+                                        "batching=cross trainer.max_steps=2")
+    text = report.read_text()
+    assert "**In progress: 6 of 7 planned jobs have finished**" in text and progress.command.iloc[3] in text
+    assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
+
+
+def test_held_out_gains_are_the_mean_over_the_never_trained_languages(rebuilt):
+    _, experiments, _ = rebuilt
+    gains = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "heldout_gains.csv")
+    for doc in results(experiments):
+        run = doc["run"]
+        assert set(run["train_langs"].split(",")).isdisjoint({"el", "th", "tr", "vi"})
+        value = {(r["stage"], r["query_lang"]): r["value"] for r in doc["rows"] if r["eval_set"] == "xquad_heldout"
+                 and r["setting"] == "multi" and r["metric"] == "map" and r["doc_lang"] == "all"}
+        expected = np.mean([value["trained", q] - value["zero_shot", q] for q in ("el", "th", "tr", "vi")])
+        relative = np.mean([(value["trained", q] - value["zero_shot", q]) / (1 - value["zero_shot", q])
+                            for q in ("el", "th", "tr", "vi")])
+        row = gains[(gains.job == run["job"]) & (gains.setting == "multi") & (gains.group == "held out")]
+        assert row.gain.item() == pytest.approx(expected, abs=1e-12)
+        assert row.relative.item() == pytest.approx(relative, abs=1e-12)
+
+
+def test_paired_tests_are_headline_differences_with_bh_and_the_report_rebuilds_alone(rebuilt, tmp_path):
+    _, experiments, report = rebuilt
+    paired = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "paired_counts.csv")
+    assert set(paired.comparison) == {"mono at 2 − mono at 1", "hybrid at 2 − mono at 1", "hybrid − mono at 2"}
+    head = {}
+    for doc in results(experiments):
+        run = doc["run"]
+        for r in doc["rows"]:
+            if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["query_lang"] == "all"
+                    and r["doc_lang"] == "all"):
+                head.setdefault((run["langs"], run["batching"], r["setting"], r["metric"]), []).append(r["value"])
+    arms = {"mono at 2 − mono at 1": ((2, "mono"), (1, "mono")), "hybrid at 2 − mono at 1": ((2, "hybrid"), (1, "mono")),
+            "hybrid − mono at 2": ((2, "hybrid"), (2, "mono"))}
+    for row in paired.itertuples():
+        a, b = arms[row.comparison]
+        expected = np.mean(head[(*a, row.setting, row.metric)]) - np.mean(head[(*b, row.setting, row.metric)])
+        assert row.diff == pytest.approx(expected, abs=1e-9) and row.p <= row.q <= 1
+    assert len(paired) == 12 and paired.seed_p.isna().all()  # 2 seeds: no t-test over seeds
+    assert (experiments / "lang_scaling" / "rebuild" / "counts.png").stat().st_size > 0
+    assert (experiments / "lang_scaling" / "rebuild" / "transfer_correlation.csv").exists()
+    assert write_rebuild(tmp_path / "no-outputs", experiments, SMALL_DESIGN).read_text() == report.read_text()
+
+
+def test_the_declared_design_is_the_plan():
+    """Shared cells are declared once (the per-language design's 2 languages x 24 steps is the total budget's
+    too, with the larger seed count); the controls are there with their seeds."""
+    keys = [(c.langs, c.batching, c.steps, c.keys) for c in DESIGN]
+    assert len(keys) == len(set(keys))
+    seeds = {(c.langs, c.batching, c.steps): c.seeds for c in DESIGN if not c.keys}
+    assert seeds[(1, "mono", 24)] == seeds[(7, "hybrid", 24)] == 5 and seeds[(7, "cross", 384)] == 2
+    assert seeds[(2, "mono", 24)] == 5 and seeds[(7, "mono", 84)] == 3 and (7, "cross", 84) not in seeds
