@@ -46,6 +46,8 @@ def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebui
     text = report.read_text()
     assert "**In progress: 6 of 7 planned jobs have finished**" in text and progress.command.iloc[3] in text
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
+    for path in (experiments / "rebuild" / "runs").rglob("per_query.parquet"):  # and so do most metrics
+        assert set(pd.read_parquet(path).metric) == {"map", "lang_bias"}
 
 
 def test_held_out_gains_are_the_mean_over_the_never_trained_languages(rebuilt):

@@ -90,7 +90,7 @@ def findings(table: pd.DataFrame) -> list[str]:
 def write_negatives_report(outputs: Path, experiments: Path) -> Path:
     out = experiments / SWEEP
     runs = out / "runs"
-    df, missing = load_sweep(SWEEP, outputs, experiments)
+    df, missing = load_sweep(SWEEP, outputs, experiments, plots=False, per_query_metrics=[m for _, m in CELLS])
     if df.empty:
         raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: run `make sweep-negatives`")
     aggregate([runs], out)

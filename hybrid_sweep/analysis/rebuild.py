@@ -288,7 +288,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     out.mkdir(parents=True, exist_ok=True)
     runs = experiments / SWEEP / "runs"
     if (outputs / SWEEP).exists():
-        sync_runs(outputs / SWEEP, runs, plots=False)  # per-job plots would outweigh the results in git
+        # per-job plots and every metric per query would outweigh the results in git (~150 jobs)
+        sync_runs(outputs / SWEEP, runs, plots=False, per_query_metrics=("map", "lang_bias"))
     all_rows = collect([runs])[0] if runs.exists() else pd.DataFrame()
     if all_rows.empty:
         raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: "

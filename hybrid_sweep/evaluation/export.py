@@ -67,6 +67,15 @@ def read_per_query(path: Path) -> pd.DataFrame:
     return frame
 
 
+def compact_per_query(source: Path, target: Path, metrics: Sequence[str]) -> None:
+    """A smaller copy of a per-query file for committing: only ``metrics`` (e.g. mAP and language bias, what
+    the paired tests read), zstd-compressed; values stay float64, so tests over them are unchanged."""
+    frame = read_per_query(source)
+    frame = frame[frame.metric.isin(metrics)].reset_index(drop=True)
+    frame["metric"] = frame.metric.cat.remove_unused_categories() if frame.metric.dtype == "category" else frame.metric
+    frame.to_parquet(target, index=False, compression="zstd", compression_level=19)
+
+
 def trec_query_id(lang: str, qid: str) -> str:
     """One TREC query per (language, parallel id): the translations of a question are separate queries."""
     return f"{lang}/{qid}"
