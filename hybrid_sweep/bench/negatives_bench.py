@@ -11,10 +11,10 @@ import argparse
 import json
 import os
 import platform
-import time
 from datetime import datetime, timezone
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench.steps import step_seconds
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "negatives.json"
 DEFAULTS = ["model=me5_small", "train_langs=[de,en]", "langs=null", "batching=hybrid", "logger=none"]
@@ -23,28 +23,7 @@ MINER_NAMES = ("paragraph", "bm25", "model")
 
 def train_rate(cfg, model, plan_, negatives, steps: int) -> dict:
     """Pairs/s of ``steps`` optimizer steps after one warm-up, with the job's module, collate and batches."""
-    import torch
-
-    from hybrid_sweep.training.datamodule import PairCollate, PairDataset
-    from hybrid_sweep.training.module import BiEncoderModule
-
-    module = BiEncoderModule(model, lr=cfg.optimizer.lr, temperature=cfg.loss.temperature, total_steps=steps + 1,
-                             gather_negatives=False, length_bucket=cfg.trainer.length_bucket)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.optimizer.lr)
-    dataset, collate = PairDataset(plan_.space, negatives), PairCollate(model)
-    batches = iter(plan_.sampler)
-    model.train()
-    seconds = []
-    for step in range(steps + 1):
-        batch = collate([dataset[i] for i in next(batches)])
-        started = time.perf_counter()
-        sides = [batch["query"], batch["passage"]] + ([batch["negative"]] if "negative" in batch else [])
-        loss = module.loss(*[module.encode(features) for features in sides])
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if step:  # the first step pays one-off allocations
-            seconds.append(time.perf_counter() - started)
+    seconds = step_seconds(cfg, model, plan_, negatives, steps)
     per_step = sum(seconds) / len(seconds)
     return {"k": negatives.k if negatives else 0, "seconds_per_step": round(per_step, 2),
             "pairs_per_s": round(cfg.batching.batch_size / per_step, 2),
