@@ -107,7 +107,7 @@ def test_language_groups_work_with_japanese_in_the_data(data_root, tmp_path, gro
 
 
 def test_langs_3_on_de_en_ja_trains_all_three_and_aggregates(data_root, tmp_path, cache_dir):
-    from hybrid_sweep.analysis.aggregate import aggregate
+    from hybrid_sweep.analysis.summary import aggregate
     from hybrid_sweep.run import train
 
     pairs = tatoeba_pairs(data_root, tmp_path / "deenja.jsonl")

@@ -9,7 +9,7 @@ import pytest
 from hybrid_sweep.data.lareqa import read_lareqa_file
 from hybrid_sweep.data.catalog import CATALOG
 from hybrid_sweep.data.lareqa import read_folder
-from hybrid_sweep.data.protocols import load_data, load_preset, restrict_items
+from hybrid_sweep.data.protocols import load_preset, restrict_items
 
 
 XQUAD_CANDIDATES = {"ar": 1222, "de": 1276, "el": 1234, "en": 1180, "es": 1215, "hi": 1244, "ru": 1219,

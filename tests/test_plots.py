@@ -144,7 +144,7 @@ def test_language_bars_carry_bootstrap_intervals_around_each_bar():
 
 
 def test_one_seed_scaling_points_are_not_joined_into_a_trend():
-    from hybrid_sweep.analysis.aggregate import scaling_figure
+    from hybrid_sweep.analysis.summary import scaling_figure
 
     def summary(n):
         return pd.DataFrame([{"stage": "trained", "setting": s, "langs": k, "model": "m", "data": "d",

@@ -11,7 +11,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from hybrid_sweep.analysis.aggregate import aggregate
+from hybrid_sweep.analysis.summary import aggregate
 from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
 from hybrid_sweep.run import plan
 
@@ -136,7 +136,7 @@ def test_report_rebuilds_from_committed_runs(sweep, tmp_path):
 def test_aggregation_lists_broken_and_old_schema_files_and_keeps_the_rest(sweep, tmp_path, capsys):
     import shutil
 
-    from hybrid_sweep.analysis.aggregate import collect
+    from hybrid_sweep.analysis.summary import collect
 
     sweep_dir, _, _ = sweep
     copy = tmp_path / "copy"
@@ -156,7 +156,7 @@ def test_aggregation_lists_broken_and_old_schema_files_and_keeps_the_rest(sweep,
 
 
 def test_paired_comparison_of_two_jobs(sweep):
-    from hybrid_sweep.analysis.compare import compare_jobs
+    from hybrid_sweep.analysis.paired import compare_jobs
 
     sweep_dir, _, _ = sweep
     jobs = sorted(p.parent for p in sweep_dir.rglob("per_query.parquet"))

@@ -123,7 +123,7 @@ def test_the_mlqa_check_section_compares_strategies_on_its_own_runs(study, tmp_p
 
 
 def test_a_difference_is_called_robust_only_when_questions_and_seeds_agree():
-    from hybrid_sweep.analysis.study import robust
+    from hybrid_sweep.analysis.paired import robust
 
     assert robust(0.01, 0.03, 0.02, [0.01, 0.03])
     assert robust(-0.03, -0.01, -0.02, [-0.01, -0.02, -0.03])

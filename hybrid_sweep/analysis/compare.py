@@ -9,20 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
-from hybrid_sweep.evaluation.uncertainty import PairedTest
-
-
-def compare_jobs(job_a: Path, job_b: Path, setting: str = "multi", metric: str = "map",
-                 stage_a: str = "trained", stage_b: str = "trained") -> PairedTest:
-    tables = []
-    for job, stage in ((job_a, stage_a), (job_b, stage_b)):
-        per_query = read_per_query(Path(job) / PER_QUERY_FILE)
-        metrics = sorted(per_query.metric.unique())
-        if metric not in metrics:
-            raise ValueError(f"--metric {metric}: {job} has per-query values of {', '.join(metrics)}")
-        tables.append(query_matrix(per_query, setting, metric, stage=stage))
-    return paired_test(*aligned_matrices(*tables))
+from hybrid_sweep.analysis.paired import compare_jobs
 
 
 def signed(x: float) -> str:

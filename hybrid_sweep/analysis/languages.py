@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybrid_sweep.analysis.aggregate import collect
+from hybrid_sweep.analysis.summary import collect
 from hybrid_sweep.analysis.typology_analysis import family, language_values
 
 

@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from hybrid_sweep.analysis.aggregate import SETTINGS, aggregate, seed_summary
-from hybrid_sweep.analysis.report import load_sweep, markdown_table
-from hybrid_sweep.analysis.study import compare_configs, evaluated_questions, job_costs, paired_markdown
+from hybrid_sweep.analysis.committed import job_costs, load_sweep
+from hybrid_sweep.analysis.markdown import markdown_table, paired_markdown
+from hybrid_sweep.analysis.paired import compare_configs
+from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions, seed_summary
 from hybrid_sweep.paths import PROJECT_ROOT
 
 SWEEP = "negatives"

@@ -20,9 +20,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.aggregate import SETTINGS, collect, headline_set, seed_summary, write_transfer_analysis
-from hybrid_sweep.analysis.report import markdown_table, sync_runs
-from hybrid_sweep.analysis.study import compare_configs, job_costs, paired_markdown
+from hybrid_sweep.analysis.committed import job_costs, sync_runs
+from hybrid_sweep.analysis.markdown import markdown_table, paired_markdown
+from hybrid_sweep.analysis.paired import compare_configs
+from hybrid_sweep.analysis.summary import SETTINGS, collect, headline_set, seed_summary, write_transfer_analysis
 from hybrid_sweep.paths import PROJECT_ROOT
 
 SWEEP = "rebuild"

@@ -7,59 +7,19 @@ checkpoints or weights), then aggregates what is committed there, so a fresh clo
 from __future__ import annotations
 
 import argparse
-import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from hybrid_sweep.analysis.aggregate import aggregate, collect, headline_set, missing_jobs
-from hybrid_sweep.evaluation import PER_QUERY_FILE
-from hybrid_sweep.evaluation.export import compact_per_query
+from hybrid_sweep.analysis.committed import load_sweep
+from hybrid_sweep.analysis.markdown import markdown_table, truncation_note
+from hybrid_sweep.analysis.paired import compare_jobs
+from hybrid_sweep.analysis.summary import aggregate
 from hybrid_sweep.paths import PROJECT_ROOT
-
-KEPT_FILES = ("results.json", "config.yaml", PER_QUERY_FILE, "pairs_seen.csv", "run.log")
-
-
-def sync_runs(sweep_dir: Path, runs_dir: Path, plots: bool = True,
-              per_query_metrics: Sequence[str] | None = None) -> int:
-    """Copy the kept files (and, with ``plots``, the evaluation plots) of every finished job; returns how many
-    were copied. With ``per_query_metrics`` the per-query file keeps only those metrics, compressed
-    (:func:`compact_per_query`): a large sweep's committed runs stay small."""
-    copied = 0
-    for results in sorted(sweep_dir.rglob("results.json")):
-        target = runs_dir / results.parent.relative_to(sweep_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        for name in KEPT_FILES:
-            if not (results.parent / name).exists():
-                continue
-            if name == PER_QUERY_FILE and per_query_metrics is not None:
-                compact_per_query(results.parent / name, target / name, per_query_metrics)
-            else:
-                shutil.copy2(results.parent / name, target / name)
-        for png in (results.parent / "plots").glob("*.png") if plots else ():
-            (target / "plots").mkdir(exist_ok=True)
-            shutil.copy2(png, target / "plots" / png.name)
-        copied += 1
-    return copied
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    index_names = [n or "" for n in table.index.names]
-    header = index_names + list(table.columns)
-    lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-    for key, row in table.iterrows():
-        keys = key if isinstance(key, tuple) else (key,)
-        cells = [(str(int(v)) if v.is_integer() else f"{v:.3f}") if isinstance(v, float) else str(v)
-                 for v in row.tolist()]
-        lines.append("| " + " | ".join([*map(str, keys), *cells]) + " |")
-    return "\n".join(lines)
 
 
 def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
     """Hybrid against every other strategy at the same language count and seed (per-query files)."""
-    from hybrid_sweep.analysis.compare import compare_jobs
-
     jobs = df.drop_duplicates("job").set_index("job")
     lines = []
     for job, run in jobs[jobs.batching == "hybrid"].iterrows():
@@ -71,27 +31,6 @@ def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
                 cells.append(f"{t.diff:+.3f} [{t.low:+.3f}, {t.high:+.3f}] p={t.p_value:.3g}")
             lines.append(f"| {run.langs} | {run.seed} | hybrid − {other.batching} | " + " | ".join(cells) + " |")
     return lines
-
-
-def truncation_note(df: pd.DataFrame) -> list[str]:
-    """A warning line for results whose evaluation cut texts at the training length (every result written
-    before evaluation read whole texts has no ``passage_max_length`` column): stale until rerun."""
-    if "passage_max_length" in df and df["passage_max_length"].notna().all():
-        return []
-    return ["> **Stale:** these results were evaluated with questions and candidates cut at the training length "
-            "(64 tokens for me5_small), before evaluation read whole texts; rerun them for numbers comparable "
-            "with untruncated evaluation.", ""]
-
-
-def load_sweep(sweep: str, outputs: Path, experiments: Path, **sync) -> tuple[pd.DataFrame, list[dict[str, str]]]:
-    """Sync a sweep's finished jobs into ``experiments/<sweep>/runs`` (``sync``: :func:`sync_runs`' options),
-    then read back what is committed there, with the grid points still missing in ``outputs/<sweep>`` (none
-    known on a fresh clone)."""
-    runs_dir = experiments / sweep / "runs"
-    if (outputs / sweep).exists():
-        sync_runs(outputs / sweep, runs_dir, **sync)
-    df = headline_set(collect([runs_dir])[0]) if runs_dir.exists() else pd.DataFrame()
-    return df, missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
 
 
 def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:

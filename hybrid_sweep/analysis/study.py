@@ -12,10 +12,6 @@ sure we are about *these trained models* on *other questions*; the spread over s
 from __future__ import annotations
 
 import argparse
-import functools
-import re
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +19,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.aggregate import SETTINGS, aggregate
-from hybrid_sweep.analysis.report import load_sweep, markdown_table, truncation_note
+from hybrid_sweep.analysis.committed import job_costs, load_sweep
+from hybrid_sweep.analysis.markdown import fmt, paired_markdown, truncation_note
+from hybrid_sweep.analysis.paired import compare_configs
+from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions
 from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
-from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
-from hybrid_sweep.evaluation.uncertainty import macro_mean
 from hybrid_sweep.languages import mean_pairwise_distance
 from hybrid_sweep.paths import PROJECT_ROOT
 
@@ -171,70 +167,7 @@ def pairs_seen_table(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     return table.round({"pairs": 0, "per_language_min": 1, "per_language_max": 1, "mono_share": 3})
 
 
-def job_costs(runs_dir: Path, jobs: pd.DataFrame) -> pd.Series:
-    """Wall seconds per job from its run.log (first to last timestamp): training, evaluation and start-up."""
-    stamp = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+\]")
-    walls = {}
-    for job in jobs.index:
-        path = runs_dir / job / "run.log"
-        times = [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S") for line in
-                 (path.read_text().splitlines() if path.exists() else []) if (m := stamp.match(line))
-                 and "skip:" not in line]
-        if len(times) > 1:
-            walls[job] = (times[-1] - times[0]).total_seconds()
-    return pd.Series(walls, dtype=float)
-
-
 # ---------------------------------------------------------------- paired tests over per-query files
-
-@functools.lru_cache(maxsize=None)
-def cached_per_query(path: Path) -> pd.DataFrame:
-    """Each job's per-query file is read once, though every comparison and setting it enters uses it (read-only)."""
-    return read_per_query(path)
-
-
-def seed_mean_matrix(runs_dir: Path, jobs: Sequence[str], setting: str, metric: str = "map") -> pd.DataFrame:
-    """Per-query values (group x qid) of one configuration, averaged over its seeds' jobs."""
-    tables = [query_matrix(cached_per_query(runs_dir / job / PER_QUERY_FILE), setting, metric, stage="trained")
-              for job in jobs]
-    first = tables[0]
-    return pd.DataFrame(np.mean([aligned_matrices(first, t)[1] for t in tables], axis=0),
-                        index=first.index, columns=first.columns)
-
-
-def robust(low: float, high: float, diff: float, per_seed: Sequence[float]) -> bool:
-    """A difference we call real: its CI over questions excludes 0 and every seed (at least 2) agrees in sign."""
-    return bool((low > 0 or high < 0) and len(per_seed) >= 2 and all(np.sign(d) == np.sign(diff) for d in per_seed))
-
-
-def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label: str,
-                    cells: Sequence[tuple[str, str]] = tuple((s, "map") for s in SETTINGS), **keys) -> list[dict]:
-    """``a − b`` per (setting, metric) cell for two configurations (run-key filters), seeds averaged per arm."""
-    def select(filters: dict) -> pd.DataFrame:
-        mask = np.ones(len(jobs), dtype=bool)
-        for key, value in filters.items():
-            mask &= (jobs[key].astype(str) == str(value)).to_numpy()
-        return jobs[mask]
-
-    arm_a, arm_b = select(a), select(b)
-    if arm_a.empty or arm_b.empty:
-        return []
-    common = sorted(set(arm_a.seed) & set(arm_b.seed))
-    out = []
-    for setting, metric in cells:
-        t = paired_test(*aligned_matrices(seed_mean_matrix(runs_dir, list(arm_a.index), setting, metric),
-                                          seed_mean_matrix(runs_dir, list(arm_b.index), setting, metric)))
-        per_seed = [float(np.subtract(*(macro_mean(seed_mean_matrix(runs_dir, list(arm[arm.seed == s].index),
-                                                                    setting, metric).to_numpy())[0]
-                                        for arm in (arm_a, arm_b))))
-                    for s in common]
-        out.append({**keys, "comparison": label, "setting": setting, "metric": metric, "diff": t.diff, "ci_low": t.low,
-                    "ci_high": t.high, "p": t.p_value, "question_ids": t.n_units,
-                    "seeds": f"{len(arm_a)} vs {len(arm_b)}",
-                    "per_seed": " ".join(f"{d:+.3f}" for d in per_seed),
-                    "robust": robust(t.low, t.high, t.diff, per_seed)})
-    return out
-
 
 def strategy_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     rows = []
@@ -265,23 +198,6 @@ def group_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
                                     {"group": "similar", "langs": langs, "batching": batching},
                                     f"diverse − similar, {batching}", langs=langs)
     return pd.DataFrame(rows)
-
-
-def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
-    """One line per comparison: each (setting, metric) cell as ``diff [low, high] p`` (and the
-    Benjamini–Hochberg ``q`` when the table has one), with the per-seed differences. mAP cells are
-    headed by their setting alone."""
-    if table.empty:
-        return "(no finished pairs of jobs)"
-    cells = table.assign(
-        column=[s if m == "map" else f"{s} {m}" for s, m in zip(table.setting, table.get("metric", "map"))],
-        cell=[f"{'**' if r.robust else ''}{r.diff:+.3f}{'**' if r.robust else ''} "
-              f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}" + (f" q={r.q:.2g}" if "q" in table else "")
-              + (f"<br>seeds: {r.per_seed}" if r.per_seed.count(" ") else "")
-              for r in table.itertuples()])
-    wide = cells.pivot_table(index=[*keys, "comparison"], columns="column", values="cell", aggfunc="first",
-                             sort=False)
-    return markdown_table(wide[list(dict.fromkeys(cells.column))])
 
 
 # ---------------------------------------------------------------- plots
@@ -374,20 +290,9 @@ def alpha_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the report
 
-def fmt(table: pd.DataFrame) -> str:
-    return markdown_table(table) if not table.empty else "(no finished jobs)"
-
-
 def seeds_phrase(jobs: pd.DataFrame) -> str:
     seeds = sorted(jobs.seed.unique())
     return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
-
-
-def evaluated_questions(df: pd.DataFrame) -> int:
-    """Questions one job evaluates (its multilingual setting's query groups), the same for every job of a sweep."""
-    first = df.job.iloc[0]
-    return int(df[(df.job == first) & (df.stage == "trained") & (df.setting == "multi")
-                  & (df.query_lang != "all") & (df.metric == "map")].n_queries.sum())
 
 
 def mlqa_section(df: pd.DataFrame, out: Path) -> list[str]:

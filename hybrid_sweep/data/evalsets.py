@@ -16,7 +16,7 @@ language, graded relevance) out. One reader per format, registered by name.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
