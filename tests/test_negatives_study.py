@@ -22,8 +22,9 @@ TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batchi
 def report(tmp_path_factory, cache_dir):
     outputs, experiments = tmp_path_factory.mktemp("outputs"), tmp_path_factory.mktemp("experiments")
     env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    own = f"eval.embedding_cache={tmp_path_factory.mktemp('embeddings')}"  # test_run counts the shared one's states
     for grid in (["negatives=paragraph", "negatives.language=passage,query"], ["negatives=none"]):
-        cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "seed=1,2", *grid, "sweep_name=negatives", *TINY]
+        cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "seed=1,2", *grid, "sweep_name=negatives", *TINY, own]
         done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
     return experiments, write_negatives_report(outputs, experiments)

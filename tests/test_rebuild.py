@@ -25,8 +25,9 @@ SMALL_DESIGN = (Cell("a", 1, "mono", 2, 2), Cell("a", 2, "mono", 2, 2), Cell("a"
 def rebuilt(tmp_path_factory, cache_dir):
     outputs, experiments = tmp_path_factory.mktemp("outputs"), tmp_path_factory.mktemp("experiments")
     env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
+    own = f"eval.embedding_cache={tmp_path_factory.mktemp('embeddings')}"  # test_run counts the shared one's states
     for grid in (["langs=1", "batching=mono"], ["langs=2", "batching=mono,hybrid"]):
-        cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "+experiment=rebuild", "seed=1,2", *grid, *TINY]
+        cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "+experiment=rebuild", "seed=1,2", *grid, *TINY, own]
         done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
     return outputs, experiments, write_rebuild(outputs, experiments, SMALL_DESIGN)

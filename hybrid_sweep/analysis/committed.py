@@ -2,6 +2,7 @@
 weights), so reports rebuild from what is committed on a fresh clone."""
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import pandas as pd
 from hybrid_sweep.analysis.summary import collect, headline_set, missing_jobs
 from hybrid_sweep.evaluation import PER_QUERY_FILE
 from hybrid_sweep.evaluation.export import compact_per_query
+from hybrid_sweep.paths import PROJECT_ROOT
 
 
 KEPT_FILES = ("results.json", "config.yaml", PER_QUERY_FILE, "pairs_seen.csv", "run.log")
@@ -64,3 +66,16 @@ def job_costs(runs_dir: Path, jobs: pd.DataFrame) -> pd.Series:
         if len(times) > 1:
             walls[job] = (times[-1] - times[0]).total_seconds()
     return pd.Series(walls, dtype=float)
+
+
+def report_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments every report command shares: where the sweeps ran and where the committed runs live."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--outputs", default="outputs", type=Path)
+    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    return parser
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines))
+    return path

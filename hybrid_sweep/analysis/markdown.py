@@ -47,3 +47,10 @@ def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
 
 def fmt(table: pd.DataFrame) -> str:
     return markdown_table(table) if not table.empty else "(no finished jobs)"
+
+
+def missing_markdown(missing: Sequence[dict[str, str]]) -> list[str]:
+    """A section listing a sweep's grid points without results (none: no lines)."""
+    if not missing:
+        return []
+    return ["## Missing jobs", "", *(f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing), ""]

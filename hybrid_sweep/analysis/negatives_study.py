@@ -8,17 +8,15 @@ question ids with a Benjamini–Hochberg column over every test of the report.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, load_sweep
-from hybrid_sweep.analysis.markdown import markdown_table, paired_markdown
+from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
+from hybrid_sweep.analysis.markdown import markdown_table, missing_markdown, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs
 from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions, seed_summary
-from hybrid_sweep.paths import PROJECT_ROOT
 
 SWEEP = "negatives"
 CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))  # lang_bias: ranks, lower is better
@@ -128,19 +126,14 @@ def write_negatives_report(outputs: Path, experiments: Path) -> Path:
         "and in-batch negatives stay.",
         "- Two seeds: a seed-level interval is wide; the paired tests are over question ids.", "",
     ]
-    if missing:
-        lines += ["## Missing jobs", ""] + [f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing] + [""]
+    lines += missing_markdown(missing)
     lines += ["Files: `paired_negatives.csv` (every test), `aggregate.csv`, `summary.csv`, `runs/<job>/`. "
               "`make report SWEEP=negatives` rebuilds this file from them.", ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_lines(out / "report.md", lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outputs", default="outputs", type=Path)
-    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    parser = report_parser(__doc__)
     args = parser.parse_args(argv)
     print(f"wrote {write_negatives_report(args.outputs, args.experiments)}")
 

@@ -10,7 +10,6 @@ training language, so ``steps == 12 * langs``).
 """
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +19,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, sync_runs
+from hybrid_sweep.analysis.committed import job_costs, report_parser, sync_runs, write_lines
 from hybrid_sweep.analysis.markdown import markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs
 from hybrid_sweep.analysis.summary import SETTINGS, collect, headline_set, seed_summary, write_transfer_analysis
-from hybrid_sweep.paths import PROJECT_ROOT
 
 SWEEP = "rebuild"
 STEPS_PER_LANGUAGE = 12
@@ -346,15 +344,11 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         lines += ["## Missing cells and the commands that fill them", "",
                   "Run one at a time; each resumes where it stopped.", "", "```bash",
                   *missing.command.tolist(), "```", ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_lines(out / "report.md", lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outputs", default="outputs", type=Path)
-    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    parser = report_parser(__doc__)
     args = parser.parse_args(argv)
     print(f"wrote {write_rebuild(args.outputs, args.experiments)}")
 

@@ -6,16 +6,14 @@ checkpoints or weights), then aggregates what is committed there, so a fresh clo
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pandas as pd
 
-from hybrid_sweep.analysis.committed import load_sweep
-from hybrid_sweep.analysis.markdown import markdown_table, truncation_note
+from hybrid_sweep.analysis.committed import load_sweep, report_parser, write_lines
+from hybrid_sweep.analysis.markdown import markdown_table, missing_markdown, truncation_note
 from hybrid_sweep.analysis.paired import compare_jobs
 from hybrid_sweep.analysis.summary import aggregate
-from hybrid_sweep.paths import PROJECT_ROOT
 
 
 def paired_rows(runs_dir: Path, df: pd.DataFrame) -> list[str]:
@@ -54,20 +52,15 @@ def write_report(sweep: str, outputs: Path, experiments: Path) -> Path:
     if paired:
         lines += ["## Paired comparisons (same questions; difference in mAP, 95% CI, sign-flip p)", "",
                   "| langs | seed | runs | mono | cross | multi |", "|---|---|---|---|---|---|", *paired, ""]
-    if missing:
-        lines += ["## Missing jobs", ""] + [f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing] + [""]
+    lines += missing_markdown(missing)
     lines += ["Files: `aggregate.csv` (every result row), `summary.csv` (mean, std, n, 95% CI per configuration),",
               "`runs/<job>/` (each job's results.json, per_query.parquet, resolved config and evaluation plots).", ""]
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_lines(out_dir / "report.md", lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = report_parser(__doc__)
     parser.add_argument("sweep", help="sweep name (outputs/<sweep>, experiments/<sweep>)")
-    parser.add_argument("--outputs", default="outputs", type=Path)
-    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
     args = parser.parse_args(argv)
     print(f"wrote {write_report(args.sweep, args.outputs, args.experiments)}")
 

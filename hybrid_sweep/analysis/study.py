@@ -11,7 +11,6 @@ sure we are about *these trained models* on *other questions*; the spread over s
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +18,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, load_sweep
+from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import fmt, paired_markdown, truncation_note
 from hybrid_sweep.analysis.paired import compare_configs
 from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions
 from hybrid_sweep.analysis.typology_analysis import distance_correlation, pair_distances, plot_distance_scatter
 from hybrid_sweep.languages import mean_pairwise_distance
-from hybrid_sweep.paths import PROJECT_ROOT
 
 MAIN, TYPOLOGY, ALPHA, MLQA = "lang_scaling", "typology", "alpha", "mlqa_check"
 STRATEGIES = ["mono", "cross", "hybrid"]
@@ -439,15 +437,11 @@ def write_study(outputs: Path, experiments: Path) -> Path:
               "`paired_*.csv`, `seen_unseen.csv`, `pair_gains.csv`, `*_distance*.csv`, and `runs/<job>/` (each "
               "job's results.json, per_query.parquet, pairs_seen.csv, run.log, resolved config and plots). "
               "`make report` rebuilds this file from them.", ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines))
-    return path
+    return write_lines(out / "report.md", lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--outputs", default="outputs", type=Path)
-    parser.add_argument("--experiments", default=PROJECT_ROOT / "experiments", type=Path)
+    parser = report_parser(__doc__)
     args = parser.parse_args(argv)
     print(f"wrote {write_study(args.outputs, args.experiments)}")
 
