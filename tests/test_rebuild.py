@@ -18,7 +18,8 @@ TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batchi
         "data.eval_articles=2", "eval.batch_size=128", "data.eval.sib200.languages=stratified:12",
         "data.eval.sib200.max_ids=8"]
 SMALL_DESIGN = (Cell("a", 1, "mono", 2, 2), Cell("a", 2, "mono", 2, 2), Cell("a", 2, "hybrid", 2, 2),
-                Cell("b", 2, "cross", 2, 1))
+                Cell("b", 2, "cross", 2, 1),
+                Cell("c", 2, "mono", 2, 2, (("precision", "bf16-mixed"),), ("trainer.precision=bf16-mixed",), False))
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,8 @@ def rebuilt(tmp_path_factory, cache_dir):
     outputs, experiments = tmp_path_factory.mktemp("outputs"), tmp_path_factory.mktemp("experiments")
     env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
     own = f"eval.embedding_cache={tmp_path_factory.mktemp('embeddings')}"  # test_run counts the shared one's states
-    for grid in (["langs=1", "batching=mono"], ["langs=2", "batching=mono,hybrid"]):
+    for grid in (["langs=1", "batching=mono"], ["langs=2", "batching=mono,hybrid"],
+                 ["langs=2", "batching=mono", "trainer.precision=bf16-mixed"]):
         cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "+experiment=rebuild", "seed=1,2", *grid, *TINY, own]
         done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -40,12 +42,12 @@ def results(experiments) -> list[dict]:
 def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebuilt):
     _, experiments, report = rebuilt
     progress = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "progress.csv")
-    assert progress.seeds_done.tolist() == [2, 2, 2, 0]
-    assert progress.command.fillna("").tolist()[:3] == ["", "", ""]
+    assert progress.seeds_done.tolist() == [2, 2, 2, 0, 2]
+    assert progress.command.fillna("").tolist() == ["", "", "", progress.command.iloc[3], ""]
     assert progress.command.iloc[3] == ("python -m hybrid_sweep.run -m +experiment=rebuild seed=1 langs=2 "
                                         "batching=cross trainer.max_steps=2")
     text = report.read_text()
-    assert "**In progress: 6 of 7 planned jobs have finished**" in text and progress.command.iloc[3] in text
+    assert "**In progress: 8 of 9 planned jobs have finished**" in text and progress.command.iloc[3] in text
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
     for path in (experiments / "rebuild" / "runs").rglob("per_query.parquet"):  # and so do most metrics
         assert set(pd.read_parquet(path).metric) == {"map", "lang_bias"}
@@ -57,6 +59,9 @@ def test_held_out_gains_are_the_mean_over_the_never_trained_languages(rebuilt):
     for doc in results(experiments):
         run = doc["run"]
         assert set(run["train_langs"].split(",")).isdisjoint({"el", "th", "tr", "vi"})
+        if run["precision"] != "32-true":
+            assert run["job"] not in set(gains.job)  # the precision check is not a cell of the grid
+            continue
         value = {(r["stage"], r["query_lang"]): r["value"] for r in doc["rows"] if r["eval_set"] == "xquad_heldout"
                  and r["setting"] == "multi" and r["metric"] == "map" and r["doc_lang"] == "all"}
         expected = np.mean([value["trained", q] - value["zero_shot", q] for q in ("el", "th", "tr", "vi")])
@@ -74,6 +79,8 @@ def test_paired_tests_are_headline_differences_with_bh_and_the_report_rebuilds_a
     head = {}
     for doc in results(experiments):
         run = doc["run"]
+        if run["precision"] != "32-true":
+            continue
         for r in doc["rows"]:
             if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["query_lang"] == "all"
                     and r["doc_lang"] == "all"):
@@ -98,3 +105,24 @@ def test_the_declared_design_is_the_plan():
     seeds = {(c.langs, c.batching, c.steps): c.seeds for c in DESIGN if not c.keys}
     assert seeds[(1, "mono", 24)] == seeds[(7, "hybrid", 24)] == 5 and seeds[(7, "cross", 384)] == 2
     assert seeds[(2, "mono", 24)] == 5 and seeds[(7, "mono", 84)] == 3 and (7, "cross", 84) not in seeds
+
+
+def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(rebuilt):
+    _, experiments, report = rebuilt
+    check = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "precision_check.csv").set_index("cell")
+    value = {}
+    for doc in results(experiments):
+        run = doc["run"]
+        if run["langs"] == 2 and run["batching"] == "mono":
+            for r in doc["rows"]:
+                if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["query_lang"] == "all"
+                        and r["doc_lang"] == "all" and r["setting"] == "multi" and r["metric"] == "map"):
+                    value[run["precision"], run["seed"]] = r["value"]
+    assert len(value) == 4 and check.loc["multi map", "pairs"] == 2
+    diffs = [abs(value["bf16-mixed", s] - value["32-true", s]) for s in (1, 2)]
+    assert check.loc["multi map", "mean_abs_diff"] == pytest.approx(np.mean(diffs), abs=1e-12)
+    assert check.loc["multi map", "seed_spread"] == pytest.approx(abs(value["32-true", 1] - value["32-true", 2]), abs=1e-12)
+    assert "## bf16 training against fp32" in report.read_text()
+    # the grid's (2, mono) cell holds the two fp32 jobs only
+    gains = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "heldout_gains.csv")
+    assert gains[(gains.langs == 2) & (gains.batching == "mono")].job.nunique() == 2

@@ -40,6 +40,7 @@ class Cell:
     seeds: int
     keys: tuple[tuple[str, str], ...] = ()  # further run keys that pick its jobs, e.g. (("group", "diverse"),)
     overrides: tuple[str, ...] = ()  # what sets them on the command line
+    grid: bool = True  # a cell of the budget grid (the headline, count and transfer analyses), not an ablation
 
     def command(self, seeds: Sequence[int]) -> str:
         return " ".join(["python -m hybrid_sweep.run -m +experiment=rebuild", f"seed={','.join(map(str, seeds))}",
@@ -51,12 +52,12 @@ class Cell:
         return mask & standard(jobs, dict(self.keys))
 
 
-DEFAULTS = {"group": "nested", "freeze_word_embeddings": "True", "train_data": "xquad_articles"}
+DEFAULTS = {"group": "nested", "freeze_word_embeddings": "True", "train_data": "xquad_articles", "precision": "32-true"}
 
 
 def standard(jobs: pd.DataFrame, keys: dict[str, str] | None = None) -> pd.Series:
     """Jobs with the budget grid's settings (nested languages, frozen word embeddings, XQuAD-R training data,
-    alpha 0.5 for hybrid), except where ``keys`` (a cell's own run keys) say otherwise."""
+    fp32 training, alpha 0.5 for hybrid), except where ``keys`` (a cell's own run keys) say otherwise."""
     keys = {**DEFAULTS, **(keys or {})}
     mask = pd.Series(True, index=jobs.index)
     for key, value in keys.items():
@@ -71,8 +72,11 @@ def plan_cells() -> tuple[Cell, ...]:
     cells: list[Cell] = []
 
     def add(phase, langs, strategies, steps, seeds, keys=(), overrides=()):
-        cells.extend(Cell(phase, langs, b, steps, seeds, keys, overrides) for b in strategies)
+        grid = phase[0] in "123"
+        cells.extend(Cell(phase, langs, b, steps, seeds, keys, overrides, grid) for b in strategies)
 
+    add("0 bf16 training vs fp32 (same jobs)", 7, STRATEGIES, 24, 2, (("precision", "bf16-mixed"),),
+        ("trainer.precision=bf16-mixed",))
     p1, p2, p3 = ("1 total budget: smallest and largest", "2 per-language budget (12 steps a language)",
                   "3 total budget: middle counts and budget")
     add(p1, 1, ["mono"], 24, 5)
@@ -103,7 +107,7 @@ def plan_cells() -> tuple[Cell, ...]:
         key = (cell.langs, cell.batching, cell.steps, cell.keys)
         if key in unique:
             seeds = max(cell.seeds, unique[key].seeds)
-            unique[key] = Cell(unique[key].phase, *key[:3], seeds, cell.keys, cell.overrides)
+            unique[key] = Cell(unique[key].phase, *key[:3], seeds, cell.keys, cell.overrides, unique[key].grid)
         else:
             unique[key] = cell
     return tuple(unique.values())
@@ -116,11 +120,12 @@ DESIGN = plan_cells()
 
 def jobs_of(df: pd.DataFrame) -> pd.DataFrame:
     keys = ["job", "langs", "batching", "steps", "seed", "group", "alpha", "freeze_word_embeddings", "train_data",
-            "train_langs", "heldout_langs", "train_seconds"]
+            "precision", "train_langs", "heldout_langs", "train_seconds"]
     jobs = df.drop_duplicates("job").set_index("job")
     for key in keys[1:]:
         if key not in jobs:
             jobs[key] = None
+    jobs["precision"] = jobs.precision.fillna("32-true")  # the trainer's default before results recorded it
     return jobs[keys[1:]]
 
 
@@ -143,9 +148,13 @@ def design_of(steps: int, langs: int) -> str:
     return "total, per-language" if steps == STEPS_PER_LANGUAGE * langs else "total"
 
 
-def grid_rows(df: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the budget grid's jobs (:func:`standard`)."""
-    return df[df.job.isin(jobs[standard(jobs)].index)]
+def grid_rows(df: pd.DataFrame, jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
+    """The rows of the jobs of the design's budget-grid cells."""
+    mask = pd.Series(False, index=jobs.index)
+    for cell in design:
+        if cell.grid:
+            mask |= cell.matches(jobs)
+    return df[df.job.isin(jobs[mask].index)]
 
 
 def headline(df: pd.DataFrame) -> pd.DataFrame:
@@ -167,6 +176,40 @@ def headline(df: pd.DataFrame) -> pd.DataFrame:
     table.index = pd.MultiIndex.from_tuples([("zero-shot", "-", "-") if k[0] == 0 else k for k in table.index],
                                             names=["steps", "langs", "batching"])
     return table[[c for c in (*SETTINGS, "multi bias (ranks)", "seeds", "design") if c in table]]
+
+
+def job_headlines(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per job, a column per headline cell (mono / cross / multi mAP, multi language bias)."""
+    head = df[(df.stage == "trained") & (df.query_lang == "all") & (df.doc_lang == "all")]
+    head = head[[(s, m) in CELLS for s, m in zip(head.setting, head.metric)]]
+    return head.assign(cell=head.setting + " " + head.metric).pivot_table(index="job", columns="cell",
+                                                                           values="value", aggfunc="first")
+
+
+def precision_check(df: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """bf16 against fp32 training on the same jobs (count, strategy, steps, seed), beside the seed-to-seed
+    spread of the fp32 jobs (|seed a − seed b| of one configuration): per headline cell, the mean and largest
+    |bf16 − fp32| and whether the mean is within the mean seed spread (the issue's bar for using bf16)."""
+    values = job_headlines(df)
+    keys = ["langs", "batching", "steps", "seed"]
+    fp32 = jobs[standard(jobs)].reset_index().set_index(keys)
+    bf16 = jobs[standard(jobs, {"precision": "bf16-mixed"})].reset_index().set_index(keys)
+    both = bf16.index.intersection(fp32.index)
+    if both.empty:
+        return pd.DataFrame()
+    diff = values.loc[bf16.loc[both, "job"]].to_numpy() - values.loc[fp32.loc[both, "job"]].to_numpy()
+    spread = []
+    configs = fp32.loc[both].reset_index().groupby(["langs", "batching", "steps"])["job"].apply(list)
+    for config_jobs in configs:
+        v = values.loc[config_jobs].to_numpy()
+        spread += [np.abs(v[i] - v[j]) for i in range(len(v)) for j in range(i + 1, len(v))]
+    rows = []
+    for i, cell in enumerate(values.columns):
+        seed_spread = float(np.mean([s[i] for s in spread])) if spread else np.nan
+        rows.append({"cell": cell, "pairs": len(both), "mean_abs_diff": float(np.mean(np.abs(diff[:, i]))),
+                     "max_abs_diff": float(np.max(np.abs(diff[:, i]))), "mean_diff": float(np.mean(diff[:, i])),
+                     "seed_spread": seed_spread, "within": bool(np.mean(np.abs(diff[:, i])) <= seed_spread)})
+    return pd.DataFrame(rows).set_index("cell")
 
 
 def heldout_gains(df: pd.DataFrame) -> pd.DataFrame:
@@ -297,13 +340,15 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     jobs = jobs_of(df)
     cells = progress(jobs, design)
     cells.to_csv(out / "progress.csv", index=False)
-    grid = grid_rows(df, jobs)
+    grid = grid_rows(df, jobs, design)
     grid_jobs = jobs.loc[jobs.index.isin(grid.job.unique())]
     gains = heldout_gains(grid)
     gains.to_csv(out / "heldout_gains.csv", index=False)
     paired = count_comparisons(runs, grid_jobs)
     paired.to_csv(out / "paired_counts.csv", index=False)
     plot_counts(gains, out / "counts.png")
+    precision = precision_check(df, jobs)
+    precision.to_csv(out / "precision_check.csv")
     write_transfer_analysis(all_rows[all_rows.job.isin(grid.job.unique())], out)
     costs = job_costs(runs, jobs)
     first = df.iloc[0]
@@ -332,6 +377,14 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         f"## Paired tests ({len(paired)} tests; difference [95% CI over question ids], sign-flip p, "
         "Benjamini–Hochberg q over them all; bold: CI excludes 0 and every seed agrees)", "",
         paired_markdown(paired, ["steps"]) if not paired.empty else "(no finished pairs of cells yet)", "",
+        "## bf16 training against fp32 on the same jobs", "",
+        "The bar for training the large budgets in bf16 (1.6x the pairs/s of fp32 at length 128 on this CPU, "
+        "which has AVX-512 BF16: `experiments/benchmarks/train.json`): "
+        "on every headline cell, the mean |bf16 − fp32| over paired jobs within the mean |seed a − seed b| of "
+        "the fp32 jobs. Evaluation is fp32 either way.", "",
+        (markdown_table(precision.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)) + "\n\n" + ("**Within the seed spread on every cell: the large budgets may "
+         "train in bf16.**" if precision.within.all() else "**Not within the seed spread on every cell: the "
+         "large budgets stay fp32.**")) if not precision.empty else "(no paired bf16 and fp32 jobs yet)", "",
         "## Transfer to distant languages", "",
         "Spearman correlation of each evaluation language's multilingual mAP gain over zero-shot with its URIEL "
         "distance to the nearest training language, with a 95% bootstrap interval over languages (not language "

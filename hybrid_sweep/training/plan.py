@@ -79,7 +79,7 @@ def run_keys(cfg: DictConfig, plan_: Plan, job: str) -> dict:
         "negatives": cfg.negatives.name, "negatives_per_pair": cfg.negatives.per_pair,
         "negatives_language": cfg.negatives.language if cfg.negatives.name != "none" else None,
         "train_max_length": cfg.model.get("max_length"),
-        "freeze_word_embeddings": cfg.model.get("freeze_word_embeddings"),
+        "freeze_word_embeddings": cfg.model.get("freeze_word_embeddings"), "precision": cfg.trainer.precision,
         "steps": cfg.trainer.max_steps, "batch_size": cfg.batching.batch_size,
         "pairs_seen": cfg.trainer.max_steps * cfg.batching.batch_size * world_size(cfg.trainer),
     }
