@@ -1,9 +1,11 @@
 """Markdown for the reports: tables, the paired-test cells, the stale-results warning."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
+
+from hybrid_sweep.analysis.summary import SETTINGS, seed_summary
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -54,3 +56,21 @@ def missing_markdown(missing: Sequence[dict[str, str]]) -> list[str]:
     if not missing:
         return []
     return ["## Missing jobs", "", *(f"- {' '.join(f'{k}={v}' for k, v in job.items())}" for job in missing), ""]
+
+
+def interval_table(df: pd.DataFrame, label: Callable) -> pd.DataFrame:
+    """The headline cells (mono / cross / multi mAP, multi language bias in ranks) per configuration as
+    ``mean [95% t-interval over seeds]`` with the seeds; ``label(summary_row)`` names a trained row's
+    configuration (a hashable key; the zero-shot row is ``"zero-shot"``)."""
+    rows: dict = {}
+    for metric, digits in (("map", 3), ("lang_bias", 1)):
+        for r in seed_summary(df, metric).itertuples():
+            if r.setting not in (SETTINGS if metric == "map" else ["multi"]):
+                continue
+            key = "zero-shot" if r.stage == "zero_shot" else label(r)
+            column = r.setting if metric == "map" else "multi bias (ranks)"
+            rows.setdefault(key, {})[column] = (f"{r.mean:.{digits}f}" if r.n < 2 else
+                                                f"{r.mean:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]")
+            rows[key]["seeds"] = int(r.n) if r.stage == "trained" else "-"
+    table = pd.DataFrame.from_dict(rows, orient="index", dtype=object)
+    return table[[c for c in (*SETTINGS, "multi bias (ranks)", "seeds") if c in table]]

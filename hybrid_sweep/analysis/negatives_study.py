@@ -14,9 +14,9 @@ import pandas as pd
 from scipy import stats
 
 from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
-from hybrid_sweep.analysis.markdown import markdown_table, missing_markdown, paired_markdown
+from hybrid_sweep.analysis.markdown import interval_table, markdown_table, missing_markdown, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs
-from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions, seed_summary
+from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions
 
 SWEEP = "negatives"
 CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))  # lang_bias: ranks, lower is better
@@ -37,19 +37,10 @@ def jobs_of(df: pd.DataFrame) -> pd.DataFrame:
 
 def headline(df: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
     """Per arm: each cell's mean over seeds with its 95% t-interval, the seeds, and the mean costs."""
-    rows = {}
-    for metric in ("map", "lang_bias"):
-        summary = seed_summary(df, metric)
-        for r in summary.itertuples():
-            arm = "zero-shot" if r.stage == "zero_shot" else arm_label(r.negatives, r.negatives_language)
-            column = r.setting if metric == "map" else f"{r.setting} {metric}"
-            if (r.setting, metric) in CELLS:
-                rows.setdefault(arm, {})[column] = (f"{r.mean:.3f}" if r.n < 2 else
-                                                    f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]")
-                rows[arm]["seeds"] = int(r.n) if r.stage == "trained" else "-"
+    table = interval_table(df, lambda r: arm_label(r.negatives, r.negatives_language))
     arms = jobs.assign(arm=[arm_label(n, lang) for n, lang in zip(jobs.negatives, jobs.negatives_language)])
-    costs = arms.groupby("arm")[["train_seconds", "mining_seconds"]].mean().round(1)
-    table = pd.DataFrame.from_dict(rows, orient="index").join(costs)
+    costs = arms.groupby("arm")[["train_seconds", "mining_seconds"]].mean()
+    table = table.join(costs.map(lambda v: f"{v:.1f}").rename(columns=lambda c: c.replace("_seconds", " s")))
     order = ["zero-shot", "none (in-batch only)"] + sorted(i for i in table.index if "language" in i)
     table = table.loc[[a for a in order if a in table.index]].fillna("-")
     table.index.name = "arm"
@@ -57,7 +48,8 @@ def headline(df: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
 
 
 def comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
-    """Every miner and language against in-batch negatives alone; per miner, query − passage language.
+    """Every miner and language against in-batch negatives alone; per miner, query − passage language; per
+    language, paragraph − BM25.
     ``q`` is the Benjamini–Hochberg adjusted p over all of them (the number of tests is the table's length)."""
     rows = []
     mined = sorted(set(jobs.negatives) - {"none"})
@@ -69,6 +61,11 @@ def comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
         rows += compare_configs(runs_dir, jobs, {"negatives": miner, "negatives_language": "query"},
                                 {"negatives": miner, "negatives_language": "passage"},
                                 f"{miner}: query − passage language", CELLS, family="language")
+    if {"paragraph", "bm25"} <= set(mined):
+        for language in ("passage", "query"):
+            rows += compare_configs(runs_dir, jobs, {"negatives": "paragraph", "negatives_language": language},
+                                    {"negatives": "bm25", "negatives_language": language},
+                                    f"paragraph − bm25, {language} language", CELLS, family="miner")
     table = pd.DataFrame(rows)
     if not table.empty:
         table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
@@ -124,7 +121,10 @@ def write_negatives_report(outputs: Path, experiments: Path) -> Path:
         "evaluated untruncated; 768 training pairs per job: a small-budget comparison, not the paper's setting.",
         f"- The paper trains on one irrelevant passage per pair; here the mined arms train with {per_pair}, "
         "and in-batch negatives stay.",
-        "- Two seeds: a seed-level interval is wide; the paired tests are over question ids.", "",
+        "- Two seeds: a seed-level interval is wide; the paired tests are over question ids.",
+        "- `train s` and `mining s` are wall seconds of each job as it ran (mining 0.0: read from the job cache "
+        "another arm filled); other work on the same cores inflates them. Clean throughput and mining costs: "
+        "`experiments/benchmarks/negatives.json`.", "",
     ]
     lines += missing_markdown(missing)
     lines += ["Files: `paired_negatives.csv` (every test), `aggregate.csv`, `summary.csv`, `runs/<job>/`. "

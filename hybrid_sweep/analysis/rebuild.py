@@ -20,9 +20,9 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from hybrid_sweep.analysis.committed import job_costs, report_parser, sync_runs, write_lines
-from hybrid_sweep.analysis.markdown import markdown_table, paired_markdown
+from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs
-from hybrid_sweep.analysis.summary import SETTINGS, collect, headline_set, seed_summary, write_transfer_analysis
+from hybrid_sweep.analysis.summary import SETTINGS, collect, headline_set, write_transfer_analysis
 
 SWEEP = "rebuild"
 STEPS_PER_LANGUAGE = 12
@@ -158,24 +158,15 @@ def grid_rows(df: pd.DataFrame, jobs: pd.DataFrame, design: Sequence[Cell]) -> p
 
 
 def headline(df: pd.DataFrame) -> pd.DataFrame:
-    """Per (steps, langs, batching): mono / cross / multi mAP and multi language bias, mean [95% t-interval]
-    over seeds, and the seeds; the zero-shot row first."""
-    rows: dict[tuple, dict] = {}
-    for metric in ("map", "lang_bias"):
-        for r in seed_summary(df, metric).itertuples():
-            if (r.setting, metric) not in CELLS:
-                continue
-            key = (0, 0, "zero-shot") if r.stage == "zero_shot" else (int(r.steps), int(r.langs), r.batching)
-            column = r.setting if metric == "map" else "multi bias (ranks)"
-            digits = 1 if metric == "lang_bias" else 3
-            rows.setdefault(key, {})[column] = (f"{r.mean:.{digits}f}" if r.n < 2 else
-                                                f"{r.mean:.{digits}f} [{r.ci_low:.{digits}f}, {r.ci_high:.{digits}f}]")
-            rows[key]["seeds"] = int(r.n) if r.stage == "trained" else "-"
-    table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
-    table["design"] = ["-" if k[0] == 0 else design_of(k[0], k[1]) for k in table.index]
-    table.index = pd.MultiIndex.from_tuples([("zero-shot", "-", "-") if k[0] == 0 else k for k in table.index],
+    """Per (steps, langs, batching): the headline cells with their seed intervals, and the designs the cell
+    is in; the zero-shot row first."""
+    table = interval_table(df, lambda r: (int(r.steps), int(r.langs), r.batching))
+    trained = sorted(k for k in table.index if k != "zero-shot")
+    table = table.loc[[k for k in ["zero-shot"] if k in table.index] + trained]
+    table["design"] = ["-" if k == "zero-shot" else design_of(k[0], k[1]) for k in table.index]
+    table.index = pd.MultiIndex.from_tuples([("zero-shot", "-", "-") if k == "zero-shot" else k for k in table.index],
                                             names=["steps", "langs", "batching"])
-    return table[[c for c in (*SETTINGS, "multi bias (ranks)", "seeds", "design") if c in table]]
+    return table
 
 
 def job_headlines(df: pd.DataFrame) -> pd.DataFrame:
