@@ -31,15 +31,16 @@ def truncation_note(df: pd.DataFrame) -> list[str]:
 
 
 def paired_markdown(table: pd.DataFrame, keys: Sequence[str]) -> str:
-    """One line per comparison: each (setting, metric) cell as ``diff [low, high] p`` (and the
-    Benjamini–Hochberg ``q`` when the table has one), with the per-seed differences. mAP cells are
-    headed by their setting alone."""
+    """One line per comparison: each (setting, metric) cell as ``diff [low, high] p`` (and the Benjamini–Hochberg
+    ``q`` and the t-test over seeds, ``seed_p``, when the table has them), with the per-seed differences. mAP
+    cells are headed by their setting alone."""
     if table.empty:
         return "(no finished pairs of jobs)"
     cells = table.assign(
         column=[s if m == "map" else f"{s} {m}" for s, m in zip(table.setting, table.get("metric", "map"))],
         cell=[f"{'**' if r.robust else ''}{r.diff:+.3f}{'**' if r.robust else ''} "
               f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p:.2g}" + (f" q={r.q:.2g}" if "q" in table else "")
+              + (f" seeds' t-test p={r.seed_p:.2g}" if "seed_p" in table and r.seed_p == r.seed_p else "")
               + (f"<br>seeds: {r.per_seed}" if r.per_seed.count(" ") else "")
               for r in table.itertuples()])
     wide = cells.pivot_table(index=[*keys, "comparison"], columns="column", values="cell", aggfunc="first",

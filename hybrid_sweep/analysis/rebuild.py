@@ -251,29 +251,46 @@ def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
 
 
 def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
-    """At each budget: every count's strategies against one language (mono), and hybrid against mono and
-    cross at each count above one; paired over question ids, with a t-test over the seeds' differences
-    (``seed_p``, from 3 seeds) and a Benjamini–Hochberg ``q`` over the whole table."""
+    """Total-budget design, at each budget: every count's strategies against one language (mono), and hybrid
+    against mono and cross at each count above one. Per-language design (12 steps a language): every count's
+    strategies against one language at its 12 steps. Paired over question ids, with a t-test over the
+    seeds' differences (``seed_p``, from 3 seeds) and a Benjamini–Hochberg ``q`` over the whole table."""
     rows = []
     for steps in sorted(jobs.steps.unique()):
         at = jobs[jobs.steps == steps]
         counts = sorted(at.langs.unique())
+        design = f"total, {steps} steps"
         for langs in [n for n in counts if n > 1]:
             for batching in sorted(at[at.langs == langs].batching.unique()):
                 if 1 in counts:
                     rows += compare_configs(runs_dir, at, {"langs": langs, "batching": batching},
                                             {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
-                                            CELLS, steps=steps)
+                                            CELLS, design=design)
             for rival in ("mono", "cross"):
                 rows += compare_configs(runs_dir, at, {"langs": langs, "batching": "hybrid"},
                                         {"langs": langs, "batching": rival}, f"hybrid − {rival} at {langs}",
-                                        CELLS, steps=steps)
+                                        CELLS, design=design)
+    per_language = jobs[jobs.steps == STEPS_PER_LANGUAGE * jobs.langs]
+    for langs in sorted(n for n in per_language.langs.unique() if n > 1):
+        for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
+            rows += compare_configs(runs_dir, per_language, {"langs": langs, "batching": batching},
+                                    {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
+                                    CELLS, design=f"per-language, {STEPS_PER_LANGUAGE} steps a language")
     table = pd.DataFrame(rows)
     if not table.empty:
         table["seed_p"] = [stats.ttest_1samp(d, 0).pvalue if len(d) >= 3 else np.nan
                            for d in (np.array(s.split(), dtype=float) for s in table.per_seed)]
         table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
     return table
+
+
+def precision_markdown(precision: pd.DataFrame) -> str:
+    if precision.empty:
+        return "(no paired bf16 and fp32 jobs yet)"
+    verdict = ("**Within the seed spread on every cell: the large budgets may train in bf16.**"
+               if precision.within.all() else
+               "**Not within the seed spread on every cell: the large budgets stay fp32.**")
+    return markdown_table(precision.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)) + "\n\n" + verdict
 
 
 def transfer_markdown(path: Path) -> str:
@@ -357,8 +374,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "## Progress per cell of the design", "",
         markdown_table(cells.drop(columns="command").set_index(["phase", "langs", "batching", "steps", "keys"])), "",
         "## Headline (mean over seeds [95% t-interval]; language bias in ranks, lower is better)", "",
-        "Pairs = steps x 32, the same at every count in the total-budget design; rows with 384 pairs per "
-        "training language (12 steps a language) are the per-language design too.", "",
+        f"A job trains steps x {int(first['batch_size'])} pairs, the same at every count in the total-budget design; "
+        f"rows with {STEPS_PER_LANGUAGE} steps a training language are the per-language design too.", "",
         markdown_table(headline(grid)), "",
         "## Gain over zero-shot on the fixed held-out and the trained languages", "",
         "Held-out languages are never trained at any count, so this column compares the same languages "
@@ -367,15 +384,13 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "![gain over zero-shot against training languages](counts.png)", "",
         f"## Paired tests ({len(paired)} tests; difference [95% CI over question ids], sign-flip p, "
         "Benjamini–Hochberg q over them all; bold: CI excludes 0 and every seed agrees)", "",
-        paired_markdown(paired, ["steps"]) if not paired.empty else "(no finished pairs of cells yet)", "",
+        paired_markdown(paired, ["design"]) if not paired.empty else "(no finished pairs of cells yet)", "",
         "## bf16 training against fp32 on the same jobs", "",
         "The bar for training the large budgets in bf16 (1.6x the pairs/s of fp32 at length 128 on this CPU, "
         "which has AVX-512 BF16: `experiments/benchmarks/train.json`): "
         "on every headline cell, the mean |bf16 − fp32| over paired jobs within the mean |seed a − seed b| of "
         "the fp32 jobs. Evaluation is fp32 either way.", "",
-        (markdown_table(precision.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)) + "\n\n" + ("**Within the seed spread on every cell: the large budgets may "
-         "train in bf16.**" if precision.within.all() else "**Not within the seed spread on every cell: the "
-         "large budgets stay fp32.**")) if not precision.empty else "(no paired bf16 and fp32 jobs yet)", "",
+        precision_markdown(precision), "",
         "## Transfer to distant languages", "",
         "Spearman correlation of each evaluation language's multilingual mAP gain over zero-shot with its URIEL "
         "distance to the nearest training language, with a 95% bootstrap interval over languages (not language "
