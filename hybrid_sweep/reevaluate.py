@@ -1,6 +1,6 @@
 """Evaluate the saved models of finished jobs on further evaluation sets, without training again:
 
-    python -m hybrid_sweep.reevaluate outputs/<sweep> data/eval=[mlqa_r,nusax_mt] [eval.batch_size=...]
+    python -m hybrid_sweep.reevaluate outputs/<sweep> data/eval=[mlqa_r,nusax_mt] [eval.batch_size=...] [--match seed=1]
 
 For every job folder under the sweep that has ``results.json`` and a saved model (``model/``, kept when
 ``model.save=true``), each requested set the job has no rows for is evaluated twice: the job's base model
@@ -29,18 +29,20 @@ from hybrid_sweep.model.saving import MODEL_DIR, is_saved, read_meta
 log = logging.getLogger("hybrid_sweep")
 
 
-def finished_jobs(sweep: Path) -> list[Path]:
-    """Job folders with results and a saved model, in name order."""
-    return sorted(p.parent for p in Path(sweep).rglob("results.json") if is_saved(p.parent / MODEL_DIR))
+def finished_jobs(sweep: Path, match: str | None = None) -> list[Path]:
+    """Job folders with results and a saved model, in name order; with ``match``, those whose name contains it."""
+    return sorted(p.parent for p in Path(sweep).rglob("results.json") if is_saved(p.parent / MODEL_DIR)
+                  and (match is None or match in p.parent.name))
 
 
-def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
-    """Evaluate every finished job on the ``data.eval`` sets of ``overrides``; returns job -> sets added."""
+def reevaluate(sweep: Path, overrides: list[str], match: str | None = None) -> dict[str, list[str]]:
+    """Evaluate every finished job (whose folder name contains ``match``, e.g. ``seed=1``) on the ``data.eval``
+    sets of ``overrides``, each set's own ``max_ids`` applied; returns job -> sets added."""
     from hydra import compose, initialize_config_dir
 
     from hybrid_sweep.data.corpora import load_corpus
     from hybrid_sweep.data.evalsets import load_eval_set
-    from hybrid_sweep.data.protocols import check_leakage, fewer_questions, split_settings
+    from hybrid_sweep.data.protocols import capped, check_leakage, fewer_questions, split_settings
     from hybrid_sweep.model import build_biencoder
     from hybrid_sweep.runtime import quiet_libraries
 
@@ -49,10 +51,11 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
         cfg = compose("config", overrides=overrides)
     root = paths.data_root(cfg.paths.data_root)
     wanted = OmegaConf.to_container(cfg.data.eval, resolve=True, throw_on_missing=True)
-    jobs = finished_jobs(sweep)
+    jobs = finished_jobs(sweep, match)
     if not jobs:
-        raise FileNotFoundError(f"no finished job with a saved model ({MODEL_DIR}/) under {sweep}; jobs keep one "
-                                f"when model.save=true")
+        raise FileNotFoundError(f"no finished job with a saved model ({MODEL_DIR}/) under {sweep}"
+                                + (f" whose name contains {match!r}" if match else "") + "; jobs keep one when "
+                                "model.save=true")
     added: dict[str, list[str]] = {}
     for job in jobs:
         rows = read_results(job / "results.json")
@@ -72,6 +75,7 @@ def reevaluate(sweep: Path, overrides: list[str]) -> dict[str, list[str]]:
         for name in todo:
             ev = load_eval_set(name, wanted[name], root, split)
             check_leakage(corpus, job_data["train"], name, ev, wanted[name])
+            ev = capped(ev, wanted[name].get("max_ids"), f"data.eval.{name}.max_ids")
             if cfg.eval.get("max_questions") is not None:
                 ev = replace(ev, rset=fewer_questions(ev.rset, cfg.eval.max_questions))
             evals = {}
@@ -93,9 +97,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hybrid_sweep.reevaluate", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="a sweep folder (outputs/<sweep_name>) or one job folder")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data/eval=[mlqa_r] eval.batch_size=32")
+    parser.add_argument("--match", help="only job folders whose name contains this, e.g. seed=1")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    added = reevaluate(args.sweep, args.overrides)
+    added = reevaluate(args.sweep, args.overrides, args.match)
     print(f"added {sum(map(len, added.values()))} evaluation(s) to {len(added)} job(s)")
 
 

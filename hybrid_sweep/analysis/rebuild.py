@@ -284,6 +284,20 @@ def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+REEVALUATE = ("python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[afriqa,belebele_sib200] "
+              "data.eval.belebele_sib200.languages=stratified:40 --match seed=1")
+
+
+def saved_model_sets(all_rows: pd.DataFrame, grid_jobs: pd.DataFrame) -> pd.DataFrame:
+    """Phase 7: of the grid's seed-1 jobs, how many each later set (AfriQA, Belebele) has evaluated from the
+    saved models."""
+    first = set(grid_jobs[grid_jobs.seed == 1].index)
+    have = all_rows[all_rows.job.isin(first)].groupby("eval_set").job.nunique() if first else pd.Series(dtype=int)
+    return pd.DataFrame({"set": ["afriqa", "belebele_sib200"],
+                         "jobs_done": [int(have.get(n, 0)) for n in ("afriqa", "belebele_sib200")],
+                         "seed_1_jobs": len(first)}).set_index("set")
+
+
 def precision_markdown(precision: pd.DataFrame) -> str:
     if precision.empty:
         return "(no paired bf16 and fp32 jobs yet)"
@@ -398,6 +412,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "binned gains, `transfer_<set>.png` the scatter.", "",
         transfer_markdown(out / "transfer_correlation.csv"), "",
     ]
+    lines += ["## Phase 7: AfriQA and Belebele from the saved models of seed-1 jobs", "",
+              markdown_table(saved_model_sets(all_rows, grid_jobs)), "", f"`{REEVALUATE}`", ""]
     missing = cells[cells.command != ""]
     if not missing.empty:
         lines += ["## Missing cells and the commands that fill them", "",
