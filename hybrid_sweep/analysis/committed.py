@@ -43,14 +43,16 @@ def sync_runs(sweep_dir: Path, runs_dir: Path, plots: bool = True,
     return copied
 
 
-def load_sweep(sweep: str, outputs: Path, experiments: Path, **sync) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+def load_sweep(sweep: str, outputs: Path, experiments: Path, headline: bool = True,
+               **sync) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     """Sync a sweep's finished jobs into ``experiments/<sweep>/runs`` (``sync``: :func:`sync_runs`' options),
-    then read back what is committed there, with the grid points still missing in ``outputs/<sweep>`` (none
-    known on a fresh clone)."""
+    then read back what is committed there (each job's headline set, or with ``headline=False`` every set),
+    with the grid points still missing in ``outputs/<sweep>`` (none known on a fresh clone)."""
     runs_dir = experiments / sweep / "runs"
     if (outputs / sweep).exists():
         sync_runs(outputs / sweep, runs_dir, **sync)
-    df = headline_set(collect([runs_dir])[0]) if runs_dir.exists() else pd.DataFrame()
+    df = collect([runs_dir])[0] if runs_dir.exists() else pd.DataFrame()
+    df = headline_set(df) if headline else df
     return df, missing_jobs(outputs / sweep) if (outputs / sweep).exists() else []
 
 

@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from hybrid_sweep.analysis.summary import SETTINGS, seed_summary
+from hybrid_sweep.analysis.summary import HEADLINE_CELLS, SETTINGS, seed_summary
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -66,7 +66,7 @@ def interval_table(df: pd.DataFrame, label: Callable) -> pd.DataFrame:
     rows: dict = {}
     for metric, digits in (("map", 3), ("lang_bias", 1)):
         for r in seed_summary(df, metric).itertuples():
-            if r.setting not in (SETTINGS if metric == "map" else ["multi"]):
+            if (r.setting, metric) not in HEADLINE_CELLS:
                 continue
             key = "zero-shot" if r.stage == "zero_shot" else label(r)
             column = r.setting if metric == "map" else "multi bias (ranks)"

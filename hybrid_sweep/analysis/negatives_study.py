@@ -11,15 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, missing_markdown, paired_markdown
-from hybrid_sweep.analysis.paired import compare_configs
-from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions
+from hybrid_sweep.analysis.paired import compare_configs, with_bh
+from hybrid_sweep.analysis.summary import HEADLINE_CELLS, aggregate, evaluated_questions
+from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "negatives"
-CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))  # lang_bias: ranks, lower is better
 ARM_KEYS = ["negatives", "negatives_language"]
 
 
@@ -56,20 +55,17 @@ def comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     for miner in mined:
         for language in ("passage", "query"):
             rows += compare_configs(runs_dir, jobs, {"negatives": miner, "negatives_language": language},
-                                    {"negatives": "none"}, f"{miner}, {language} − none", CELLS, family="vs none")
+                                    {"negatives": "none"}, f"{miner}, {language} − none", HEADLINE_CELLS, family="vs none")
     for miner in mined:
         rows += compare_configs(runs_dir, jobs, {"negatives": miner, "negatives_language": "query"},
                                 {"negatives": miner, "negatives_language": "passage"},
-                                f"{miner}: query − passage language", CELLS, family="language")
+                                f"{miner}: query − passage language", HEADLINE_CELLS, family="language")
     if {"paragraph", "bm25"} <= set(mined):
         for language in ("passage", "query"):
             rows += compare_configs(runs_dir, jobs, {"negatives": "paragraph", "negatives_language": language},
                                     {"negatives": "bm25", "negatives_language": language},
-                                    f"paragraph − bm25, {language} language", CELLS, family="miner")
-    table = pd.DataFrame(rows)
-    if not table.empty:
-        table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
-    return table
+                                    f"paragraph − bm25, {language} language", HEADLINE_CELLS, family="miner")
+    return with_bh(pd.DataFrame(rows))
 
 
 def findings(table: pd.DataFrame) -> list[str]:
@@ -86,7 +82,7 @@ def findings(table: pd.DataFrame) -> list[str]:
 def write_negatives_report(outputs: Path, experiments: Path) -> Path:
     out = experiments / SWEEP
     runs = out / "runs"
-    df, missing = load_sweep(SWEEP, outputs, experiments, plots=False, per_query_metrics=[m for _, m in CELLS])
+    df, missing = load_sweep(SWEEP, outputs, experiments, plots=False, per_query_metrics=HEADLINE_METRICS)
     if df.empty:
         raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: run `make sweep-negatives`")
     aggregate([runs], out)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from hybrid_sweep.analysis.summary import SETTINGS
 from hybrid_sweep.evaluation import PER_QUERY_FILE, aligned_matrices, paired_test, query_matrix, read_per_query
@@ -73,3 +74,10 @@ def compare_jobs(job_a: Path, job_b: Path, setting: str = "multi", metric: str =
             raise ValueError(f"--metric {metric}: {job} has per-query values of {', '.join(metrics)}")
         tables.append(query_matrix(per_query, setting, metric, stage=stage))
     return paired_test(*aligned_matrices(*tables))
+
+
+def with_bh(table: pd.DataFrame) -> pd.DataFrame:
+    """The table of paired tests with ``q``: its p-values adjusted by Benjamini–Hochberg over all its rows."""
+    if not table.empty:
+        table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
+    return table

@@ -19,14 +19,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, report_parser, sync_runs, write_lines
+from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
-from hybrid_sweep.analysis.paired import compare_configs
-from hybrid_sweep.analysis.summary import SETTINGS, collect, headline_set, write_transfer_analysis
+from hybrid_sweep.analysis.paired import compare_configs, with_bh
+from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
+from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "rebuild"
 STEPS_PER_LANGUAGE = 12
-CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))
 STRATEGIES = ("mono", "cross", "hybrid")
 
 
@@ -172,7 +172,7 @@ def headline(df: pd.DataFrame) -> pd.DataFrame:
 def job_headlines(df: pd.DataFrame) -> pd.DataFrame:
     """One row per job, a column per headline cell (mono / cross / multi mAP, multi language bias)."""
     head = df[(df.stage == "trained") & (df.query_lang == "all") & (df.doc_lang == "all")]
-    head = head[[(s, m) in CELLS for s, m in zip(head.setting, head.metric)]]
+    head = head[[(s, m) in HEADLINE_CELLS for s, m in zip(head.setting, head.metric)]]
     return head.assign(cell=head.setting + " " + head.metric).pivot_table(index="job", columns="cell",
                                                                            values="value", aggfunc="first")
 
@@ -230,7 +230,7 @@ def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
         v = values.dropna().to_numpy()
         if len(v) < 2:
             return f"{v.mean():+.3f}" if len(v) else "—"
-        half = stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        half = t_half_width(v.std(ddof=1), len(v))
         return f"{v.mean():+.3f} [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]"
 
     per_job = gains[gains.group != "other unseen"]
@@ -265,23 +265,22 @@ def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
                 if 1 in counts:
                     rows += compare_configs(runs_dir, at, {"langs": langs, "batching": batching},
                                             {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
-                                            CELLS, design=design)
+                                            HEADLINE_CELLS, design=design)
             for rival in ("mono", "cross"):
                 rows += compare_configs(runs_dir, at, {"langs": langs, "batching": "hybrid"},
                                         {"langs": langs, "batching": rival}, f"hybrid − {rival} at {langs}",
-                                        CELLS, design=design)
+                                        HEADLINE_CELLS, design=design)
     per_language = jobs[jobs.steps == STEPS_PER_LANGUAGE * jobs.langs]
     for langs in sorted(n for n in per_language.langs.unique() if n > 1):
         for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
             rows += compare_configs(runs_dir, per_language, {"langs": langs, "batching": batching},
                                     {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
-                                    CELLS, design=f"per-language, {STEPS_PER_LANGUAGE} steps a language")
+                                    HEADLINE_CELLS, design=f"per-language, {STEPS_PER_LANGUAGE} steps a language")
     table = pd.DataFrame(rows)
     if not table.empty:
         table["seed_p"] = [stats.ttest_1samp(d, 0).pvalue if len(d) >= 3 else np.nan
                            for d in (np.array(s.split(), dtype=float) for s in table.per_seed)]
-        table["q"] = stats.false_discovery_control(table.p.to_numpy(), method="bh")
-    return table
+    return with_bh(table)
 
 
 REEVALUATE = ("python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[afriqa,belebele_sib200] "
@@ -330,8 +329,8 @@ def plot_counts(gains: pd.DataFrame, path: Path) -> Path:
         part = multi[multi.group == group]
         for (steps, batching), line in part.groupby(["steps", "batching"]):
             per_seed = line.groupby(["langs", "seed"]).gain.mean().groupby("langs")
-            mean, sem, n = per_seed.mean(), per_seed.sem(), per_seed.count()
-            half = stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sem.fillna(0)
+            mean, std, n = per_seed.mean(), per_seed.std(), per_seed.count()
+            half = t_half_width(std.fillna(0), n)
             style = {"mono": "-o", "cross": "--s", "hybrid": ":^"}.get(batching, "-")
             ax.errorbar(mean.index, mean.to_numpy(), yerr=half.to_numpy(), fmt=style, capsize=3,
                         label=f"{steps} steps, {batching}")
@@ -351,10 +350,9 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     out = experiments / "lang_scaling" / "rebuild"
     out.mkdir(parents=True, exist_ok=True)
     runs = experiments / SWEEP / "runs"
-    if (outputs / SWEEP).exists():
-        # per-job plots and every metric per query would outweigh the results in git (~150 jobs)
-        sync_runs(outputs / SWEEP, runs, plots=False, per_query_metrics=("map", "lang_bias"))
-    all_rows = collect([runs])[0] if runs.exists() else pd.DataFrame()
+    # per-job plots and every metric per query would outweigh the results in git (~150 jobs)
+    all_rows, _ = load_sweep(SWEEP, outputs, experiments, headline=False, plots=False,
+                             per_query_metrics=HEADLINE_METRICS)
     if all_rows.empty:
         raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: "
                                 "run the phases of experiments/lang_scaling/PLAN.md")

@@ -22,6 +22,8 @@ from hybrid_sweep.evaluation.results import read_results
 
 
 SETTINGS = ["mono", "cross", "multi"]
+# the (setting, metric) cells a report heads with: mAP per setting, and the multilingual language bias (ranks)
+HEADLINE_CELLS = (*((s, "map") for s in SETTINGS), ("multi", "lang_bias"))
 
 
 RUN_AXES = ["model", "data", "batching", "alpha", "same_pair", "bitext_fraction", "lang_weights", "group",
@@ -69,6 +71,11 @@ def headline_rows(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     return head
 
 
+def t_half_width(std, n):
+    """Half the width of a 95% t-interval of a mean over ``n`` seeds with standard deviation ``std``."""
+    return stats.t.ppf(0.975, np.maximum(n - 1, 1)) * std / np.sqrt(n)
+
+
 def seed_summary(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     """Per configuration, stage and setting: mean, std, n seeds and a t-based 95% CI over seeds.
 
@@ -81,7 +88,7 @@ def seed_summary(df: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     both = pd.concat([zero, head[head.stage == "trained"]])
     out = (both.groupby(RUN_AXES + ["stage", "setting"], dropna=False)["value"]
            .agg(mean="mean", std="std", n="count").reset_index())
-    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
+    half = t_half_width(out["std"], out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     return out
 
