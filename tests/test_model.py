@@ -56,3 +56,18 @@ def test_unknown_source_and_missing_local_dir_are_clear(tmp_path):
         build_biencoder({"source": "nope"})
     with pytest.raises(FileNotFoundError, match="model.path="):
         build_biencoder({"source": "local", "path": str(tmp_path / "missing")})
+
+
+def test_encode_batches_by_token_count_and_padding_changes_nothing(cache_dir):
+    """Each batch pads to its longest row; batched in token order the padding is the least possible, and the
+    embeddings equal those of each text encoded alone."""
+    model = build_biencoder(model_cfg("tiny", cache_dir))
+    widths = []
+    forward = model.forward
+    model.forward = lambda input_ids, attention_mask, **kw: (widths.append(input_ids.shape), forward(input_ids, attention_mask))[1]
+    batched = model.encode(TEXTS, "passage", batch_size=2, max_length=512)
+    lengths = sorted(model.token_lengths(TEXTS, "passage"))
+    assert sum(rows * width for rows, width in widths) == sum(max(lengths[i:i + 2]) * len(lengths[i:i + 2])
+                                                              for i in range(0, len(lengths), 2))
+    alone = np.concatenate([model.encode([t], "passage", batch_size=1, max_length=512) for t in TEXTS])
+    assert np.abs(batched - alone).max() < 1e-5

