@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import replace
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -40,9 +39,7 @@ def reevaluate(sweep: Path, overrides: list[str], match: str | None = None) -> d
     sets of ``overrides``, each set's own ``max_ids`` applied; returns job -> sets added."""
     from hydra import compose, initialize_config_dir
 
-    from hybrid_sweep.data.corpora import load_corpus
-    from hybrid_sweep.data.evalsets import load_eval_set
-    from hybrid_sweep.data.protocols import capped, check_leakage, fewer_questions, split_settings
+    from hybrid_sweep.data.protocols import load_data
     from hybrid_sweep.model import build_biencoder
     from hybrid_sweep.runtime import quiet_libraries
 
@@ -66,18 +63,14 @@ def reevaluate(sweep: Path, overrides: list[str], match: str | None = None) -> d
             continue
         job_cfg = OmegaConf.load(job / "config.yaml")
         job_data = OmegaConf.to_container(job_cfg.data, resolve=True)
-        split = split_settings(job_data)
-        corpus = load_corpus(job_data["train"], root, split)
+        # the sets as the job's own run would read them: its split, leakage checks, max_ids, max_questions
+        sets = load_data({**job_data, "eval": {name: wanted[name] for name in todo}}, root,
+                         cfg.eval.get("max_questions")).evals
         trained = build_biencoder({"source": "local", "path": str(job / MODEL_DIR)})  # settings from the saved model
         base = build_biencoder(OmegaConf.create(read_meta(job / MODEL_DIR)["base"]))
         lengths = eval_lengths(trained, cfg.eval.max_length)
         seen = [l for l in str(rows[0].get("train_langs", "")).split(",") if l]
-        for name in todo:
-            ev = load_eval_set(name, wanted[name], root, split)
-            check_leakage(corpus, job_data["train"], name, ev, wanted[name])
-            ev = capped(ev, wanted[name].get("max_ids"), f"data.eval.{name}.max_ids")
-            if cfg.eval.get("max_questions") is not None:
-                ev = replace(ev, rset=fewer_questions(ev.rset, cfg.eval.max_questions))
+        for name, ev in sets.items():
             evals = {}
             for stage, model, cache in (("zero_shot", base, cfg.eval.embedding_cache), ("trained", trained, None)):
                 log.info("%s: %s on %s (%d questions, %d candidates)", job.name, stage, name,

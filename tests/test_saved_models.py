@@ -142,3 +142,10 @@ def test_a_finished_sweep_is_reevaluated_on_a_new_set_without_training(tmp_path,
     assert reevaluate(tmp_path / "keep", sib, match="langs=2") == {"langs=2": ["sib200"]}
     rows = [r for r in json.loads(results.read_text())["rows"] if r.get("eval_set") == "sib200"]
     assert {r["n_queries"] for r in rows if r["setting"] == "multi" and r["query_lang"] != "all"} == {5}
+    # the sets are read as the job's run reads them, declared leakage included: a job trained on SIB-200
+    # sentences cannot be re-evaluated on Belebele x SIB-200, which is made of them
+    job_cfg = OmegaConf.load(job / "config.yaml")
+    job_cfg.data.train = {"path": "sib200/annotated/zul_Latn/train.tsv", "format": "pairs"}
+    OmegaConf.save(job_cfg, job / "config.yaml")
+    with pytest.raises(ValueError, match="built from sib-200, which data.train trains on"):
+        reevaluate(tmp_path / "keep", ["data/eval=[belebele_sib200]", f"paths.cache_dir={cache_dir}"])
