@@ -1,5 +1,6 @@
 """The rebuild's progress report (#17) on a real tiny-model grid of the rebuild preset: 1 language (mono) and
-2 languages (mono, hybrid), 2 seeds, with el, th, tr, vi never trained; a declared cell that never ran."""
+2 languages (mono, hybrid), 2 seeds, with el, th, tr, vi never trained; a declared cell that never ran; bf16
+twins; diverse and similar 2-language sets with zh held out too."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,10 @@ TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batchi
         "data.eval.sib200.max_ids=8"]
 SMALL_DESIGN = (Cell("a", 1, "mono", 2, 2), Cell("a", 2, "mono", 2, 2), Cell("a", 2, "hybrid", 2, 2),
                 Cell("b", 2, "cross", 2, 1),
-                Cell("c", 2, "mono", 2, 2, (("precision", "bf16-mixed"),), ("trainer.precision=bf16-mixed",), False))
+                Cell("c", 2, "mono", 2, 2, (("precision", "bf16-mixed"),), ("trainer.precision=bf16-mixed",), False),
+                *(Cell("d", 2, "mono", 2, 2, (("group", g), ("heldout_langs", "el,th,tr,vi,zh")), (), False)
+                  for g in ("diverse", "similar")))
+TYPOLOGY = ["langs=2", "batching=mono", "group=diverse,similar", "anchor=en", "heldout_langs=[el,th,tr,vi,zh]"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,7 @@ def rebuilt(tmp_path_factory, cache_dir):
     env = {**os.environ, "HYBRID_SWEEP_OUTPUTS": str(outputs), "HYBRID_SWEEP_CACHE": str(cache_dir)}
     own = f"eval.embedding_cache={tmp_path_factory.mktemp('embeddings')}"  # test_run counts the shared one's states
     for grid in (["langs=1", "batching=mono"], ["langs=2", "batching=mono,hybrid"],
-                 ["langs=2", "batching=mono", "trainer.precision=bf16-mixed"]):
+                 ["langs=2", "batching=mono", "trainer.precision=bf16-mixed"], TYPOLOGY):
         cmd = [sys.executable, "-m", "hybrid_sweep.run", "-m", "+experiment=rebuild", "seed=1,2", *grid, *TINY, own]
         done = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
@@ -42,12 +46,12 @@ def results(experiments) -> list[dict]:
 def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebuilt):
     _, experiments, report = rebuilt
     progress = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "progress.csv")
-    assert progress.seeds_done.tolist() == [2, 2, 2, 0, 2]
-    assert progress.command.fillna("").tolist() == ["", "", "", progress.command.iloc[3], ""]
+    assert progress.seeds_done.tolist() == [2, 2, 2, 0, 2, 2, 2]
+    assert progress.command.fillna("").tolist() == ["", "", "", progress.command.iloc[3], "", "", ""]
     assert progress.command.iloc[3] == ("python -m hybrid_sweep.run -m +experiment=rebuild seed=1 langs=2 "
                                         "batching=cross trainer.max_steps=2")
     text = report.read_text()
-    assert "**In progress: 8 of 9 planned jobs have finished**" in text and progress.command.iloc[3] in text
+    assert "**In progress: 12 of 13 planned jobs have finished**" in text and progress.command.iloc[3] in text
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
     for path in (experiments / "rebuild" / "runs").rglob("per_query.parquet"):  # and so do most metrics
         assert set(pd.read_parquet(path).metric) == {"map", "lang_bias"}
@@ -59,8 +63,8 @@ def test_held_out_gains_are_the_mean_over_the_never_trained_languages(rebuilt):
     for doc in results(experiments):
         run = doc["run"]
         assert set(run["train_langs"].split(",")).isdisjoint({"el", "th", "tr", "vi"})
-        if run["precision"] != "32-true":
-            assert run["job"] not in set(gains.job)  # the precision check is not a cell of the grid
+        if run["precision"] != "32-true" or run["group"] != "nested":
+            assert run["job"] not in set(gains.job)  # neither the precision check nor typology is in the grid
             continue
         value = {(r["stage"], r["query_lang"]): r["value"] for r in doc["rows"] if r["eval_set"] == "xquad_heldout"
                  and r["setting"] == "multi" and r["metric"] == "map" and r["doc_lang"] == "all"}
@@ -79,7 +83,7 @@ def test_paired_tests_are_headline_differences_with_bh_and_the_report_rebuilds_a
     head = {}
     for doc in results(experiments):
         run = doc["run"]
-        if run["precision"] != "32-true":
+        if run["precision"] != "32-true" or run["group"] != "nested":
             continue
         for r in doc["rows"]:
             if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["query_lang"] == "all"
@@ -113,7 +117,7 @@ def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(r
     value = {}
     for doc in results(experiments):
         run = doc["run"]
-        if run["langs"] == 2 and run["batching"] == "mono":
+        if run["langs"] == 2 and run["batching"] == "mono" and run["group"] == "nested":
             for r in doc["rows"]:
                 if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["query_lang"] == "all"
                         and r["doc_lang"] == "all" and r["setting"] == "multi" and r["metric"] == "map"):
@@ -126,3 +130,29 @@ def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(r
     # the grid's (2, mono) cell holds the two fp32 jobs only
     gains = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "heldout_gains.csv")
     assert gains[(gains.langs == 2) & (gains.batching == "mono")].job.nunique() == 2
+
+
+def test_typology_effect_is_read_on_the_languages_both_arms_hold_out(rebuilt):
+    _, experiments, report = rebuilt
+    held = ("el", "th", "tr", "vi", "zh")
+    gain, relative, langs = {}, {}, {}
+    for doc in results(experiments):
+        run = doc["run"]
+        if run["group"] == "nested":
+            continue
+        assert run["heldout_langs"] == ",".join(held) and run["train_langs"].startswith("en,")
+        value = {(r["stage"], r["query_lang"]): r["value"] for r in doc["rows"] if r["eval_set"] == "xquad_heldout"
+                 and r["setting"] == "multi" and r["metric"] == "map" and r["doc_lang"] == "all"}
+        gain[run["group"], run["seed"]] = np.mean([value["trained", q] - value["zero_shot", q] for q in held])
+        relative[run["group"], run["seed"]] = np.mean([(value["trained", q] - value["zero_shot", q])
+                                                       / (1 - value["zero_shot", q]) for q in held])
+        langs[run["group"]] = run["train_langs"]
+    assert len(gain) == 4 and langs["diverse"] != langs["similar"]
+    effect = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "typology_effect.csv")
+    assert len(effect) == 1 and effect.seeds.item() == 2 and effect["diverse langs"].item() == langs["diverse"]
+    for table, column in ((gain, "multi gain"), (relative, "relative gain")):
+        diff = np.mean([table["diverse", s] - table["similar", s] for s in (1, 2)])
+        assert float(effect[f"diverse − similar, {column}"].item().split()[0]) == pytest.approx(diff, abs=5e-4)
+    paired = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "paired_typology.csv")
+    assert set(paired.comparison) == {"diverse − similar, mono"} and len(paired) == 4 and (paired.p <= paired.q).all()
+    assert "## Typology matched on headroom" in report.read_text()

@@ -28,6 +28,8 @@ from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 SWEEP = "rebuild"
 STEPS_PER_LANGUAGE = 12
 STRATEGIES = ("mono", "cross", "hybrid")
+TYPOLOGY_HELDOUT = "el,th,tr,vi,zh"
+TYPOLOGY_LANGS = 4
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,12 @@ def plan_cells() -> tuple[Cell, ...]:
     add(p3, 1, ["mono"], 96, 2)
     for n in (2, 4, 7):
         add(p3, n, STRATEGIES, 96, 2)
+    # zh (zero-shot multi mAP 0.15) is the pool's one low-headroom language and diverse would pick it: held out
+    # of both arms, diverse is en, hi, ar, ru and similar en, de, es, ru (zero-shot multi mAP 0.438 vs 0.445)
     for group in ("diverse", "similar"):
-        add("4 typology matched on headroom (anchor en)", 4, STRATEGIES, 24, 5, (("group", group),),
-            (f"group={group}", "anchor=en"))
+        add("4 typology matched on headroom (anchor en, zh held out)", TYPOLOGY_LANGS, STRATEGIES, 24, 5,
+            (("group", group), ("heldout_langs", TYPOLOGY_HELDOUT)),
+            (f"group={group}", "anchor=en", f"heldout_langs=[{TYPOLOGY_HELDOUT}]"))
     for steps in (24, 384):
         add("5 trainable word embeddings", 7, ["hybrid"], steps, 2, (("freeze_word_embeddings", "False"),),
             ("model.freeze_word_embeddings=false",))
@@ -223,24 +228,26 @@ def heldout_gains(df: pd.DataFrame) -> pd.DataFrame:
         ["gain", "relative"]].mean().reset_index()
 
 
+def seed_cell(values: pd.Series) -> str:
+    """Mean [95% t-interval] over seeds (the mean alone from one seed)."""
+    v = values.dropna().to_numpy()
+    if len(v) < 2:
+        return f"{v.mean():+.3f}" if len(v) else "—"
+    half = t_half_width(v.std(ddof=1), len(v))
+    return f"{v.mean():+.3f} [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]"
+
+
 def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
     """:func:`heldout_gains` over seeds: mean [t-interval] of the multi and mono gain on the held-out and on
     the trained languages, and the held-out multi gain relative to headroom."""
-    def cell(values: pd.Series) -> str:
-        v = values.dropna().to_numpy()
-        if len(v) < 2:
-            return f"{v.mean():+.3f}" if len(v) else "—"
-        half = t_half_width(v.std(ddof=1), len(v))
-        return f"{v.mean():+.3f} [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]"
-
     per_job = gains[gains.group != "other unseen"]
     out = {}
     for (steps, langs, batching), part in per_job.groupby(["steps", "langs", "batching"]):
         row = {}
         for (setting, group), sub in part.groupby(["setting", "group"]):
-            row[f"{setting} gain, {group}"] = cell(sub.groupby("seed").gain.mean())
+            row[f"{setting} gain, {group}"] = seed_cell(sub.groupby("seed").gain.mean())
         held = part[(part.setting == "multi") & (part.group == "held out")]
-        row["multi relative gain, held out"] = cell(held.groupby("seed").relative.mean())
+        row["multi relative gain, held out"] = seed_cell(held.groupby("seed").relative.mean())
         row["seeds"] = part.seed.nunique()
         out[(steps, langs, batching)] = row
     table = pd.DataFrame.from_dict(out, orient="index").fillna("—")
@@ -281,6 +288,61 @@ def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
         table["seed_p"] = [stats.ttest_1samp(d, 0).pvalue if len(d) >= 3 else np.nan
                            for d in (np.array(s.split(), dtype=float) for s in table.per_seed)]
     return with_bh(table)
+
+
+def typology_jobs(jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
+    """The jobs of the design's diverse and similar cells (phase 4)."""
+    mask = pd.Series(False, index=jobs.index)
+    for cell in design:
+        if dict(cell.keys).get("group") in ("diverse", "similar"):
+            mask |= cell.matches(jobs)
+    return jobs[mask]
+
+
+def zero_shot_multi(df: pd.DataFrame) -> pd.Series:
+    """Zero-shot multi mAP per query language on the headline set of ``df``'s jobs."""
+    zero = df[(df.stage == "zero_shot") & (df.eval_set == df.eval_data) & (df.setting == "multi")
+              & (df.metric == "map") & (df.doc_lang == "all") & (df.query_lang != "all")]
+    return zero.drop_duplicates("query_lang").set_index("query_lang").value
+
+
+def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Diverse − similar per strategy and budget, read on the languages both arms hold out (the same in both):
+    per seed the mean multi mAP gain over zero-shot and the gain relative to the zero-shot headroom; mean
+    [t-interval] over seeds and a t-test over the paired seeds (from 3). Beside them, the mean zero-shot
+    multi mAP of each arm's training languages: the headroom the two arms are matched on."""
+    zero = zero_shot_multi(df)
+    held = gains[(gains.setting == "multi") & (gains.group == "held out") & gains.job.isin(jobs.index)].copy()
+    held["arm"] = jobs.loc[held.job, "group"].to_numpy()
+    rows = []
+    for (steps, langs, batching), part in held.groupby(["steps", "langs", "batching"]):
+        if set(part.arm) != {"diverse", "similar"}:
+            continue
+        row = {"steps": steps, "langs": langs, "batching": batching}
+        for arm in ("diverse", "similar"):
+            arm_jobs = jobs.loc[part[part.arm == arm].job.unique()]
+            row[f"{arm} langs"] = arm_jobs.train_langs.iloc[0]
+            row[f"{arm} zero-shot multi"] = f"{zero.reindex(arm_jobs.train_langs.iloc[0].split(',')).mean():.3f}"
+        for value, label in (("gain", "multi gain"), ("relative", "relative gain")):
+            wide = part.pivot_table(index="seed", columns="arm", values=value)
+            diff = (wide.diverse - wide.similar).dropna()
+            row[f"diverse {label}"] = seed_cell(wide.diverse)
+            row[f"similar {label}"] = seed_cell(wide.similar)
+            row[f"diverse − similar, {label}"] = seed_cell(diff)
+            row[f"seed p, {label}"] = (f"{stats.ttest_1samp(diff, 0).pvalue:.2g}" if len(diff) >= 3 else "—")
+        row["seeds"] = len(diff)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["steps", "langs", "batching"]) if rows else pd.DataFrame()
+
+
+def typology_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Diverse − similar per strategy and budget, paired over the question ids of the headline set (every
+    language, trained ones included), with a Benjamini–Hochberg ``q`` over this family."""
+    rows = []
+    for (steps, batching), at in jobs.groupby(["steps", "batching"]):
+        rows += compare_configs(runs_dir, at, {"group": "diverse"}, {"group": "similar"},
+                                f"diverse − similar, {batching}", HEADLINE_CELLS, design=f"typology, {steps} steps")
+    return with_bh(pd.DataFrame(rows))
 
 
 REEVALUATE = ("python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[afriqa,belebele_sib200] "
@@ -370,6 +432,12 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     precision = precision_check(df, jobs)
     precision.to_csv(out / "precision_check.csv")
     write_transfer_analysis(all_rows[all_rows.job.isin(grid.job.unique())], out)
+    typology = typology_jobs(jobs, design)
+    typology_rows = df[df.job.isin(typology.index)]
+    effect = typology_effect(typology_rows, heldout_gains(typology_rows), typology)
+    effect.to_csv(out / "typology_effect.csv")
+    typology_paired = typology_comparisons(runs, typology)
+    typology_paired.to_csv(out / "paired_typology.csv", index=False)
     costs = job_costs(runs, jobs)
     first = df.iloc[0]
     done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
@@ -410,6 +478,16 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "binned gains, `transfer_<set>.png` the scatter.", "",
         transfer_markdown(out / "transfer_correlation.csv"), "",
     ]
+    lines += [
+        "## Typology matched on headroom (phase 4)", "",
+        f"Diverse and similar {TYPOLOGY_LANGS}-language sets, both anchored on English, drawn from the same pool with "
+        f"{TYPOLOGY_HELDOUT} held out of both: zh is the pool's one low-headroom language (zero-shot multi mAP "
+        f"{zero_shot_multi(df)['zh']:.2f}) and the diverse selection would otherwise pick it, so its low headroom would pass for a typology "
+        "effect. Gains are read on the held-out languages, which neither arm trains; relative gain is "
+        "(trained − zero-shot) / (1 − zero-shot). Seed p: a t-test over the paired seeds.", "",
+        markdown_table(effect) if not effect.empty else "(no finished diverse and similar pair yet)", "",
+        f"Paired over the question ids of every language ({len(typology_paired)} tests, BH q over them):", "",
+        paired_markdown(typology_paired, ["design"]) if not typology_paired.empty else "(none yet)", ""]
     lines += ["## Phase 7: AfriQA and Belebele from the saved models of seed-1 jobs", "",
               markdown_table(saved_model_sets(all_rows, grid_jobs)), "", f"`{REEVALUATE}`", ""]
     missing = cells[cells.command != ""]
