@@ -156,3 +156,27 @@ def test_typology_effect_is_read_on_the_languages_both_arms_hold_out(rebuilt):
     paired = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "paired_typology.csv")
     assert set(paired.comparison) == {"diverse − similar, mono"} and len(paired) == 4 and (paired.p <= paired.q).all()
     assert "## Typology matched on headroom" in report.read_text()
+
+
+def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
+    """The ablation machinery on real jobs: an alpha=0.5 cell is its own grid twin (difference 0), and a
+    labelled pair of arms (bf16 against fp32 at 2 languages) differs by the mean of the jobs' headline values."""
+    from hybrid_sweep.analysis.committed import load_sweep
+    from hybrid_sweep.analysis.rebuild import ablation_arms, ablation_comparisons, arm_table, jobs_of
+
+    _, experiments, _ = rebuilt
+    df, _ = load_sweep("rebuild", experiments / "none", experiments)
+    jobs = jobs_of(df)
+    runs = experiments / "rebuild" / "runs"
+    (label, twin, cell_jobs, twin_jobs), = ablation_arms(jobs, [Cell("e", 2, "hybrid", 2, 2, (("alpha", "0.5"),))])
+    assert label == "alpha=0.5 (2 langs, hybrid, 2 steps)" and list(cell_jobs) == list(twin_jobs) and len(cell_jobs) == 2
+    assert (ablation_comparisons(runs, jobs, [(label, twin, cell_jobs, twin_jobs)])["diff"] == 0).all()
+    mono2 = jobs[(jobs.langs == 2) & (jobs.batching == "mono") & (jobs.group == "nested")]
+    bf16, fp32 = (mono2.index[mono2.precision == p] for p in ("bf16-mixed", "32-true"))
+    paired = ablation_comparisons(runs, jobs, [("bf16", "fp32", bf16, fp32)]).set_index(["setting", "metric"])
+    head = df[(df.stage == "trained") & (df.query_lang == "all") & (df.doc_lang == "all") & (df.setting == "multi")
+              & (df.metric == "map")].set_index("job").value
+    assert paired.loc[("multi", "map"), "diff"] == pytest.approx(head[bf16].mean() - head[fp32].mean(), abs=1e-9)
+    table = arm_table(df, [("bf16", bf16), ("fp32", fp32)])
+    assert list(table.index) == ["zero-shot", "bf16", "fp32"] and (table.loc[["bf16", "fp32"], "seeds"] == 2).all()
+    assert table.loc["bf16", "multi"].startswith(f"{head[bf16].mean():.3f} [")

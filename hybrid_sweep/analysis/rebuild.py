@@ -345,6 +345,58 @@ def typology_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     return with_bh(pd.DataFrame(rows))
 
 
+ABLATED = ("alpha", "freeze_word_embeddings")  # run keys of the ablations read against their grid twins
+
+
+def ablation_arms(jobs: pd.DataFrame, design: Sequence[Cell]) -> list[tuple[str, str, pd.Index, pd.Index]]:
+    """Per ablation cell (hybrid alpha, trainable word embeddings): its label, its grid twin's label (the same
+    count, strategy and steps with the grid's settings), and the jobs of each."""
+    arms = []
+    for cell in design:
+        if not set(dict(cell.keys)) & set(ABLATED):
+            continue
+        where = f"{cell.langs} langs, {cell.batching}, {cell.steps} steps"
+        twin = Cell(cell.phase, cell.langs, cell.batching, cell.steps, cell.seeds)
+        arms.append((f"{' '.join(f'{k}={v}' for k, v in cell.keys)} ({where})", f"grid ({where})",
+                     jobs.index[cell.matches(jobs)], jobs.index[twin.matches(jobs)]))
+    return arms
+
+
+def arm_table(df: pd.DataFrame, arms: Sequence[tuple[str, pd.Index]]) -> pd.DataFrame:
+    """The headline cells of labelled sets of jobs (mean [t-interval] over seeds), the zero-shot row first."""
+    parts = [interval_table(df[df.job.isin(jobs)], lambda r, label=label: label) for label, jobs in arms if len(jobs)]
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts)
+    return table[~table.index.duplicated()].loc[lambda t: sorted(t.index, key=lambda k: k != "zero-shot")]
+
+
+def ablation_comparisons(runs_dir: Path, jobs: pd.DataFrame, arms) -> pd.DataFrame:
+    """Each ablation cell − its grid twin, paired over question ids, with BH over this family."""
+    rows = []
+    for label, twin_label, cell_jobs, twin_jobs in arms:
+        both = pd.concat([jobs.loc[cell_jobs].assign(arm="cell"), jobs.loc[twin_jobs].assign(arm="twin")])
+        rows += compare_configs(runs_dir, both, {"arm": "cell"}, {"arm": "twin"}, f"{label} − grid", HEADLINE_CELLS,
+                                design="ablation")
+    return with_bh(pd.DataFrame(rows))
+
+
+def dataset_check(runs_dir: Path, df: pd.DataFrame, jobs: pd.DataFrame, design: Sequence[Cell]):
+    """MLQA-R dev -> full XQuAD-R (phase 6): the headline per strategy and hybrid against mono and cross,
+    paired over question ids with BH."""
+    mask = pd.Series(False, index=jobs.index)
+    for cell in design:
+        if "train_data" in dict(cell.keys):
+            mask |= cell.matches(jobs)
+    chosen = jobs[mask]
+    table = arm_table(df, [(b, chosen.index[chosen.batching == b]) for b in STRATEGIES])
+    rows = []
+    for rival in ("mono", "cross"):
+        rows += compare_configs(runs_dir, chosen, {"batching": "hybrid"}, {"batching": rival}, f"hybrid − {rival}",
+                                HEADLINE_CELLS, design="MLQA-R -> XQuAD-R")
+    return table, with_bh(pd.DataFrame(rows))
+
+
 REEVALUATE = ("python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[afriqa,belebele_sib200] "
               "data.eval.belebele_sib200.languages=stratified:40 --match seed=1")
 
@@ -438,6 +490,13 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     effect.to_csv(out / "typology_effect.csv")
     typology_paired = typology_comparisons(runs, typology)
     typology_paired.to_csv(out / "paired_typology.csv", index=False)
+    arms = ablation_arms(jobs, design)
+    ablation = arm_table(df, [a for label, twin, cell_jobs, twin_jobs in arms
+                              for a in ((label, cell_jobs), (twin, twin_jobs))])
+    ablation_paired = ablation_comparisons(runs, jobs, arms)
+    ablation_paired.to_csv(out / "paired_ablations.csv", index=False)
+    mlqa, mlqa_paired = dataset_check(runs, df, jobs, design)
+    mlqa_paired.to_csv(out / "paired_mlqa.csv", index=False)
     costs = job_costs(runs, jobs)
     first = df.iloc[0]
     done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
@@ -488,6 +547,17 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         markdown_table(effect) if not effect.empty else "(no finished diverse and similar pair yet)", "",
         f"Paired over the question ids of every language ({len(typology_paired)} tests, BH q over them):", "",
         paired_markdown(typology_paired, ["design"]) if not typology_paired.empty else "(none yet)", ""]
+    lines += ["## Ablations against their grid twins (phases 5 and 6)", "",
+              "Hybrid's alpha (the grid uses 0.5) and trainable word embeddings (the grid freezes them, a CPU "
+              "speed choice: `experiments/benchmarks/frozen.json`), each beside the grid cell it changes.", "",
+              markdown_table(ablation) if not ablation.empty else "(none finished yet)", "",
+              f"Paired over question ids ({len(ablation_paired)} tests, BH q over them):", "",
+              paired_markdown(ablation_paired, ["design"]) if not ablation_paired.empty else "(none yet)", "",
+              "## Dataset check: MLQA-R dev → the whole of XQuAD-R (phase 6)", "",
+              "Trained on MLQA-R dev at 4 languages, evaluated on all 11 languages of XQuAD-R (the zero-shot row is "
+              "that set's).", "",
+              markdown_table(mlqa) if not mlqa.empty else "(none finished yet)", "",
+              paired_markdown(mlqa_paired, ["design"]) if not mlqa_paired.empty else "", ""]
     lines += ["## Phase 7: AfriQA and Belebele from the saved models of seed-1 jobs", "",
               markdown_table(saved_model_sets(all_rows, grid_jobs)), "", f"`{REEVALUATE}`", ""]
     missing = cells[cells.command != ""]
