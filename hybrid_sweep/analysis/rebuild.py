@@ -539,11 +539,12 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     ]
     lines += [
         "## Typology matched on headroom (phase 4)", "",
-        f"Diverse and similar {TYPOLOGY_LANGS}-language sets, both anchored on English, drawn from the same pool with "
-        f"{TYPOLOGY_HELDOUT} held out of both: zh is the pool's one low-headroom language (zero-shot multi mAP "
-        f"{zero_shot_multi(df)['zh']:.2f}) and the diverse selection would otherwise pick it, so its low headroom would pass for a typology "
-        "effect. Gains are read on the held-out languages, which neither arm trains; relative gain is "
-        "(trained − zero-shot) / (1 − zero-shot). Seed p: a t-test over the paired seeds.", "",
+        f"Diverse and similar {TYPOLOGY_LANGS}-language sets, both anchored on English, drawn from the same pool "
+        f"with {TYPOLOGY_HELDOUT} held out of both: zh is the pool's one low-headroom language (zero-shot multi "
+        f"mAP {zero_shot_multi(grid)['zh']:.2f}) and the diverse selection would otherwise pick it, so its low "
+        "headroom would pass for a typology effect. Gains are read on the held-out languages, which neither arm "
+        "trains; relative gain is (trained − zero-shot) / (1 − zero-shot). Seed p: a t-test over the paired seeds.",
+        "",
         markdown_table(effect) if not effect.empty else "(no finished diverse and similar pair yet)", "",
         f"Paired over the question ids of every language ({len(typology_paired)} tests, BH q over them):", "",
         paired_markdown(typology_paired, ["design"]) if not typology_paired.empty else "(none yet)", ""]
