@@ -338,6 +338,26 @@ def test_embedding_cache_encodes_each_text_once_per_model_state(tmp_path):
     assert len(changed.encoded) == 6  # another evaluation length is another key
 
 
+def test_a_translation_set_encodes_its_sentences_once_for_both_sides():
+    """Questions and candidates of a parallel set are the same sentences, read as queries on both sides: one
+    encode of the distinct texts serves both, also without a cache (a trained stage has none)."""
+    from hybrid_sweep.evaluation import encode
+
+    model = CountingModel()
+    model.readable_length = 512
+    sentences = {"en": "Hello there", "de": "Hallo zusammen", "zu": "Sawubona"}
+    rset = RetrievalSet("bitext", tuple(Question("s1", l, t, own=f"{l}/s1") for l, t in sentences.items()),
+                        tuple(Candidate(f"{l}/s1", l, t) for l, t in sentences.items()),
+                        {"s1": {f"{l}/s1": 1 for l in sentences}}, task="translation")
+    q_emb, c_emb = encode(model, rset)
+    assert sorted(model.encoded) == sorted(sentences.values())
+    assert np.array_equal(q_emb, c_emb) and (q_emb[:, 2] == 1).all()  # both sides as queries
+    qa = RetrievalSet("qa", rset.questions, rset.candidates, rset.qrels)
+    model.encoded.clear()
+    q_emb, c_emb = encode(model, qa)
+    assert len(model.encoded) == 6 and (q_emb[:, 2] == 1).all() and (c_emb[:, 2] == 0).all()
+
+
 def test_faiss_top_k_equals_the_exact_ranking():
     from hybrid_sweep.evaluation.export import faiss_top_k
 

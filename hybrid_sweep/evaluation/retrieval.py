@@ -298,7 +298,8 @@ def encode(model, rset: RetrievalSet, batch_size: int = 64, cache_dir: str | Pat
     ``max_length`` maps a role to its token limit; unset roles read as much as the model can
     (``lengths.eval_lengths``). ``precision`` (``model.inference``): fp32, or an int8 / bf16 copy for
     speed. In translation retrieval both sides are encoded as queries (E5's prefix advice for bitext
-    mining), so a parallel set whose questions are its candidates encodes each text once."""
+    mining), so a parallel set whose questions are its candidates encodes each text once, with or without
+    a cache (encoding SIB-200's sentences twice cost a trained stage ~50 s)."""
     from hybrid_sweep.evaluation.cache import encode_texts, model_fingerprint
     from hybrid_sweep.evaluation.lengths import eval_lengths
     from hybrid_sweep.model.inference import for_inference
@@ -308,11 +309,15 @@ def encode(model, rset: RetrievalSet, batch_size: int = 64, cache_dir: str | Pat
     if precision != "fp32" and fingerprint is not None:
         fingerprint += f"-{precision}"
     model = for_inference(model, precision)
-    q_emb = encode_texts(model, [q.text for q in rset.questions], "query", batch_size, cache_dir, fingerprint,
+    questions = [q.text for q in rset.questions]
+    if rset.task == "translation":  # symmetric: both sides read as queries, so one encode of their distinct texts
+        emb = encode_texts(model, questions + [c.text for c in rset.candidates], "query", batch_size, cache_dir,
+                           fingerprint, progress=f"encode texts ({rset.name})", max_length=lengths["query"])
+        return emb[:len(questions)], emb[len(questions):]
+    q_emb = encode_texts(model, questions, "query", batch_size, cache_dir, fingerprint,
                          progress=f"encode questions ({rset.name})", max_length=lengths["query"])
-    role = "query" if rset.task == "translation" else "passage"  # symmetric: both sides read as queries
-    c_emb = encode_texts(model, [c.text for c in rset.candidates], role, batch_size, cache_dir, fingerprint,
-                         progress=f"encode candidates ({rset.name})", max_length=lengths[role])
+    c_emb = encode_texts(model, [c.text for c in rset.candidates], "passage", batch_size, cache_dir, fingerprint,
+                         progress=f"encode candidates ({rset.name})", max_length=lengths["passage"])
     return q_emb, c_emb
 
 
