@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -29,13 +30,14 @@ log = logging.getLogger("hybrid_sweep")
 
 
 def finished_jobs(sweep: Path, match: str | None = None) -> list[Path]:
-    """Job folders with results and a saved model, in name order; with ``match``, those whose name contains it."""
+    """Job folders with results and a saved model, in name order; with ``match`` (a regular expression), those
+    whose name it matches anywhere (``seed=1``; ``langs=[17],seed=1,trainer.max_steps=(24|384)$``)."""
     return sorted(p.parent for p in Path(sweep).rglob("results.json") if is_saved(p.parent / MODEL_DIR)
-                  and (match is None or match in p.parent.name))
+                  and (match is None or re.search(match, p.parent.name)))
 
 
 def reevaluate(sweep: Path, overrides: list[str], match: str | None = None) -> dict[str, list[str]]:
-    """Evaluate every finished job (whose folder name contains ``match``, e.g. ``seed=1``) on the ``data.eval``
+    """Evaluate every finished job (whose folder name ``match`` matches, e.g. ``seed=1``) on the ``data.eval``
     sets of ``overrides``, each set's own ``max_ids`` applied; returns job -> sets added."""
     from hydra import compose, initialize_config_dir
 
@@ -51,7 +53,7 @@ def reevaluate(sweep: Path, overrides: list[str], match: str | None = None) -> d
     jobs = finished_jobs(sweep, match)
     if not jobs:
         raise FileNotFoundError(f"no finished job with a saved model ({MODEL_DIR}/) under {sweep}"
-                                + (f" whose name contains {match!r}" if match else "") + "; jobs keep one when "
+                                + (f" whose name matches {match!r}" if match else "") + "; jobs keep one when "
                                 "model.save=true")
     added: dict[str, list[str]] = {}
     for job in jobs:
@@ -90,7 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m hybrid_sweep.reevaluate", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, help="a sweep folder (outputs/<sweep_name>) or one job folder")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. data/eval=[mlqa_r] eval.batch_size=32")
-    parser.add_argument("--match", help="only job folders whose name contains this, e.g. seed=1")
+    parser.add_argument("--match", help="only job folders whose name this regular expression matches (anywhere), "
+                        "e.g. seed=1 or 'langs=[17],seed=1,trainer.max_steps=(24|384)$'")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     added = reevaluate(args.sweep, args.overrides, args.match)

@@ -162,11 +162,12 @@ def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
     """The ablation machinery on real jobs: an alpha=0.5 cell is its own grid twin (difference 0), and a
     labelled pair of arms (bf16 against fp32 at 2 languages) differs by the mean of the jobs' headline values."""
     from hybrid_sweep.analysis.committed import load_sweep
-    from hybrid_sweep.analysis.rebuild import ablation_arms, ablation_comparisons, arm_table, jobs_of
+    from hybrid_sweep.analysis.rebuild import ablation_arms, ablation_comparisons, arm_table, heldout_gains, jobs_of
 
     _, experiments, _ = rebuilt
     df, _ = load_sweep("rebuild", experiments / "none", experiments)
     jobs = jobs_of(df)
+    assert heldout_gains(df.iloc[:0]).empty  # a phase with no jobs yet has no rows, not an error
     runs = experiments / "rebuild" / "runs"
     (label, twin, cell_jobs, twin_jobs), = ablation_arms(jobs, [Cell("e", 2, "hybrid", 2, 2, (("alpha", "0.5"),))])
     assert label == "alpha=0.5 (2 langs, hybrid, 2 steps)" and list(cell_jobs) == list(twin_jobs) and len(cell_jobs) == 2
@@ -180,3 +181,21 @@ def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
     table = arm_table(df, [("bf16", bf16), ("fp32", fp32)])
     assert list(table.index) == ["zero-shot", "bf16", "fp32"] and (table.loc[["bf16", "fp32"], "seeds"] == 2).all()
     assert table.loc["bf16", "multi"].startswith(f"{head[bf16].mean():.3f} [")
+
+
+def test_phase_7_picks_phase_1s_seed_1_jobs_by_folder_name():
+    """The ``--match`` of phase 7 against the committed rebuild jobs and the names other phases give."""
+    import re
+
+    from hybrid_sweep.analysis.rebuild import PHASE7_JOBS
+
+    names = [p.name for p in (PROJECT_ROOT / "experiments" / "rebuild" / "runs").iterdir() if p.is_dir()]
+    names += ["batching=hybrid,batching.alpha=0.3,langs=7,seed=1,trainer.max_steps=24",
+              "anchor=en,batching=mono,group=diverse,heldout_langs=[el,th,tr,vi,zh],langs=4,seed=1,trainer.max_steps=24",
+              "batching=hybrid,langs=7,model.freeze_word_embeddings=false,seed=1,trainer.max_steps=384",
+              "batching=mono,langs=1,seed=1,trainer.max_steps=2400", "batching=mono,langs=2,seed=1,trainer.max_steps=24"]
+    picked = {n for n in names if re.search(PHASE7_JOBS, n)}
+    assert {f"batching={b},langs=7,seed=1,trainer.max_steps=24" for b in ("mono", "cross", "hybrid")} <= picked
+    assert "batching=mono,langs=1,seed=1,trainer.max_steps=24" in picked
+    assert all(re.fullmatch(r"batching=(mono|cross|hybrid),langs=[17],seed=1,trainer.max_steps=(24|384)", n)
+               for n in picked)

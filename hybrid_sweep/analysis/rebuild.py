@@ -10,6 +10,7 @@ training language, so ``steps == 12 * langs``).
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,9 +222,9 @@ def heldout_gains(df: pd.DataFrame) -> pd.DataFrame:
     rows["relative"] = rows.gain / (1 - rows.zero_shot)
     heldout = [set(str(h).split(",")) if isinstance(h, str) else set() for h in rows.heldout_langs]
     trained_langs = [set(t.split(",")) for t in rows.train_langs]
-    rows["group"] = np.select([[q in h for q, h in zip(rows.query_lang, heldout)],
-                               [q in t for q, t in zip(rows.query_lang, trained_langs)]],
-                              ["held out", "trained"], "other unseen")
+    rows["group"] = np.select([np.array([q in h for q, h in zip(rows.query_lang, heldout)], dtype=bool),
+                               np.array([q in t for q, t in zip(rows.query_lang, trained_langs)], dtype=bool)],
+                              ["held out", "trained"], "other unseen")  # dtype: no jobs (no typology yet) is no rows
     return rows.groupby([*keys[:2], "group", "steps", "langs", "batching", "seed"])[
         ["gain", "relative"]].mean().reset_index()
 
@@ -397,18 +398,20 @@ def dataset_check(runs_dir: Path, df: pd.DataFrame, jobs: pd.DataFrame, design: 
     return table, with_bh(pd.DataFrame(rows))
 
 
-REEVALUATE = ("python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[afriqa,belebele_sib200] "
-              "data.eval.belebele_sib200.languages=stratified:40 --match seed=1")
+# phase 7 (cut to fit, PLAN.md): the seed-1 jobs of phase 1, counts 1 and 7 at the smallest and largest budget
+PHASE7_JOBS = r"^batching=[a-z]+,langs=[17],seed=1,trainer.max_steps=(24|384)$"
+PHASE7_SETS = ("afriqa", "belebele_sib200")
+REEVALUATE = (f"python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[{','.join(PHASE7_SETS)}] "
+              f"data.eval.belebele_sib200.languages=stratified:40 --match '{PHASE7_JOBS}'")
 
 
-def saved_model_sets(all_rows: pd.DataFrame, grid_jobs: pd.DataFrame) -> pd.DataFrame:
-    """Phase 7: of the grid's seed-1 jobs, how many each later set (AfriQA, Belebele) has evaluated from the
-    saved models."""
-    first = set(grid_jobs[grid_jobs.seed == 1].index)
-    have = all_rows[all_rows.job.isin(first)].groupby("eval_set").job.nunique() if first else pd.Series(dtype=int)
-    return pd.DataFrame({"set": ["afriqa", "belebele_sib200"],
-                         "jobs_done": [int(have.get(n, 0)) for n in ("afriqa", "belebele_sib200")],
-                         "seed_1_jobs": len(first)}).set_index("set")
+def saved_model_sets(all_rows: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Phase 7: of the finished jobs the phase's ``--match`` picks, how many each later set (AfriQA, Belebele)
+    has evaluated from their saved models."""
+    chosen = {job for job in jobs.index if re.search(PHASE7_JOBS, job)}
+    have = all_rows[all_rows.job.isin(chosen)].groupby("eval_set").job.nunique()
+    return pd.DataFrame({"set": list(PHASE7_SETS), "jobs_done": [int(have.get(n, 0)) for n in PHASE7_SETS],
+                         "jobs_finished": len(chosen)}).set_index("set")
 
 
 def precision_markdown(precision: pd.DataFrame) -> str:
@@ -559,8 +562,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
               "that set's).", "",
               markdown_table(mlqa) if not mlqa.empty else "(none finished yet)", "",
               paired_markdown(mlqa_paired, ["design"]) if not mlqa_paired.empty else "", ""]
-    lines += ["## Phase 7: AfriQA and Belebele from the saved models of seed-1 jobs", "",
-              markdown_table(saved_model_sets(all_rows, grid_jobs)), "", f"`{REEVALUATE}`", ""]
+    lines += ["## Phase 7: AfriQA and Belebele from the saved models of phase 1's seed-1 jobs", "",
+              markdown_table(saved_model_sets(all_rows, jobs)), "", f"`{REEVALUATE}`", ""]
     missing = cells[cells.command != ""]
     if not missing.empty:
         lines += ["## Missing cells and the commands that fill them", "",
