@@ -108,7 +108,8 @@ def test_the_declared_design_is_the_plan():
     assert len(keys) == len(set(keys))
     seeds = {(c.langs, c.batching, c.steps): c.seeds for c in DESIGN if not c.keys}
     assert seeds[(1, "mono", 24)] == seeds[(7, "hybrid", 24)] == 5 and seeds[(7, "cross", 384)] == 2
-    assert seeds[(2, "mono", 24)] == 5 and seeds[(7, "mono", 84)] == 3 and (7, "cross", 84) not in seeds
+    assert seeds[(2, "mono", 24)] == 3 and seeds[(7, "mono", 84)] == 3 and (7, "cross", 84) not in seeds
+    assert seeds[(7, "cross", 96)] == 2 and (4, "cross", 96) not in seeds  # the middle budget at counts 1 and 7
 
 
 def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(rebuilt):
