@@ -200,3 +200,13 @@ def test_phase_7_picks_phase_1s_seed_1_jobs_by_folder_name():
     assert "batching=mono,langs=1,seed=1,trainer.max_steps=24" in picked
     assert all(re.fullmatch(r"batching=(mono|cross|hybrid),langs=[17],seed=1,trainer.max_steps=(24|384)", n)
                for n in picked)
+
+
+def test_transfer_gains_by_seen_group_average_languages_over_seeds(rebuilt):
+    _, experiments, report = rebuilt
+    table = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "transfer_distance.csv")
+    part = table[(table.eval_set == "sib200") & (table.langs == 2) & (table.batching == "hybrid")
+                 & (table.seen_group == "unseen family and script")]
+    expected = part.groupby("lang").gain.mean()
+    assert part.seed.nunique() == 2 and len(expected) > 0
+    assert f"{expected.mean():+.3f} ({len(expected)})" in report.read_text()

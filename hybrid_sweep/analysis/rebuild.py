@@ -24,6 +24,7 @@ from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
+from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "rebuild"
@@ -417,7 +418,8 @@ def saved_model_sets(all_rows: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame
 def precision_markdown(precision: pd.DataFrame) -> str:
     if precision.empty:
         return "(no paired bf16 and fp32 jobs yet)"
-    verdict = ("**Within the seed spread on every cell: the large budgets may train in bf16.**"
+    verdict = ("**Within the seed spread on every cell: the large budgets may train in bf16** (whether they do, "
+               "and why: `PLAN.md`)."
                if precision.within.all() else
                "**Not within the seed spread on every cell: the large budgets stay fp32.**")
     return markdown_table(precision.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)) + "\n\n" + verdict
@@ -434,6 +436,20 @@ def transfer_markdown(path: Path) -> str:
     wide = corr.pivot_table(index=keys, columns="distance", values="cell", aggfunc="first")
     wide["languages"] = corr.groupby(keys)["n"].max()
     return markdown_table(wide)
+
+
+def seen_group_markdown(path: Path) -> str:
+    """Mean multi mAP gain over zero-shot per seen group (trained language, seen family, seen script only,
+    unseen family and script), languages counted in brackets; each language's gain averaged over seeds first."""
+    if not path.exists():
+        return ""
+    table = pd.read_csv(path)
+    keys = [k for k in ("eval_set", "steps", "langs", "batching") if k in table]
+    per_lang = table.groupby([*keys, "lang", "seen_group"]).gain.mean().reset_index()
+    stats_ = per_lang.groupby([*keys, "seen_group"]).gain.agg(["mean", "count"]).reset_index()
+    stats_["cell"] = [f"{m:+.3f} ({n})" for m, n in zip(stats_["mean"], stats_["count"])]
+    wide = stats_.pivot_table(index=keys, columns="seen_group", values="cell", aggfunc="first")
+    return markdown_table(wide[[g for g in SEEN_GROUPS if g in wide]].fillna("—"))
 
 
 def plot_counts(gains: pd.DataFrame, path: Path) -> Path:
@@ -539,6 +555,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "pairs); a negative value: the farther a language, the less it gains. `transfer_bins.csv` has the "
         "binned gains, `transfer_<set>.png` the scatter.", "",
         transfer_markdown(out / "transfer_correlation.csv"), "",
+        "Mean gain by what of each evaluation language was trained on (languages in brackets):", "",
+        seen_group_markdown(out / "transfer_distance.csv"), "",
     ]
     lines += [
         "## Typology matched on headroom (phase 4)", "",
