@@ -210,3 +210,14 @@ def test_transfer_gains_by_seen_group_average_languages_over_seeds(rebuilt):
     expected = part.groupby("lang").gain.mean()
     assert part.seed.nunique() == 2 and len(expected) > 0
     assert f"{expected.mean():+.3f} ({len(expected)})" in report.read_text()
+
+
+def test_held_out_differences_pair_the_cells_by_seed(rebuilt):
+    _, experiments, report = rebuilt
+    gains = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "heldout_gains.csv")
+    held = gains[(gains.group == "held out") & (gains.setting == "multi")].set_index(["langs", "batching", "seed"]).gain
+    diffs = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "heldout_differences.csv").set_index("comparison")
+    for label, a, b in (("hybrid − mono at 2", (2, "hybrid"), (2, "mono")), ("mono at 2 − mono at 1", (2, "mono"), (1, "mono"))):
+        expected = np.mean([held[(*a, s)] - held[(*b, s)] for s in (1, 2)])
+        assert float(diffs.loc[label, "multi gain, held out"].split()[0]) == pytest.approx(expected, abs=5e-4)
+    assert diffs.seeds.eq(2).all() and "### The count and strategy effects on the held-out languages" in report.read_text()

@@ -259,6 +259,49 @@ def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
     return table[columns]
 
 
+def held_out_differences(gains: pd.DataFrame) -> pd.DataFrame:
+    """The questions in one table, on the fixed held-out languages (the same in every job): per design and
+    budget, each count's strategies against one language (mono), and hybrid against mono and cross at each
+    count. Per seed (paired by seed number) the difference in multi and mono mAP gain over zero-shot; mean
+    [t-interval] over the common seeds and a t-test over them (from 3)."""
+    held = gains[gains.group == "held out"]
+    per_seed = held.pivot_table(index=["steps", "langs", "batching", "seed"], columns="setting", values="gain")
+
+    def arm(steps, langs, batching):
+        key = (steps, langs, batching)
+        return per_seed.loc[key] if key in per_seed.index.droplevel("seed") else None
+
+    pairs = []
+    for steps in sorted(held.steps.unique()):
+        at = held[held.steps == steps]
+        for langs in sorted(n for n in at.langs.unique() if n > 1):
+            for batching in sorted(at[at.langs == langs].batching.unique()):
+                pairs.append((f"total, {steps} steps", f"{batching} at {langs} − mono at 1",
+                              (steps, langs, batching), (steps, 1, "mono")))
+            for rival in ("mono", "cross"):
+                pairs.append((f"total, {steps} steps", f"hybrid − {rival} at {langs}",
+                              (steps, langs, "hybrid"), (steps, langs, rival)))
+    for langs in sorted(n for n in held.langs.unique() if n > 1):
+        for batching in ("mono", "hybrid"):
+            pairs.append((f"per-language, {STEPS_PER_LANGUAGE} steps a language", f"{batching} at {langs} − mono at 1",
+                          (STEPS_PER_LANGUAGE * langs, langs, batching), (STEPS_PER_LANGUAGE, 1, "mono")))
+    rows = []
+    for design, label, a, b in pairs:
+        first, second = arm(*a), arm(*b)
+        if first is None or second is None:
+            continue
+        diff = (first - second).dropna()
+        if diff.empty:
+            continue
+        row = {"design": design, "comparison": label}
+        for setting in ("multi", "mono"):
+            row[f"{setting} gain, held out"] = seed_cell(diff[setting])
+            row[f"seed p, {setting}"] = f"{stats.ttest_1samp(diff[setting], 0).pvalue:.2g}" if len(diff) >= 3 else "—"
+        row["seeds"] = len(diff)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["design", "comparison"]) if rows else pd.DataFrame()
+
+
 def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     """Total-budget design, at each budget: every count's strategies against one language (mono), and hybrid
     against mono and cross at each count above one. Per-language design (12 steps a language): every count's
@@ -497,6 +540,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     grid_jobs = jobs.loc[jobs.index.isin(grid.job.unique())]
     gains = heldout_gains(grid)
     gains.to_csv(out / "heldout_gains.csv", index=False)
+    differences = held_out_differences(gains)
+    differences.to_csv(out / "heldout_differences.csv")
     paired = count_comparisons(runs, grid_jobs)
     paired.to_csv(out / "paired_counts.csv", index=False)
     plot_counts(gains, out / "counts.png")
@@ -540,6 +585,12 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "across counts. Relative gain: (trained − zero-shot) / (1 − zero-shot), averaged over languages.", "",
         markdown_table(heldout_table(gains)), "",
         "![gain over zero-shot against training languages](counts.png)", "",
+        "### The count and strategy effects on the held-out languages", "",
+        "Differences in gain over zero-shot on el, th, tr, vi (never trained, so the same languages at every "
+        "count), paired by seed: mean [95% t-interval over seeds]; seed p: a t-test over them (from 3 seeds). "
+        "In the total-budget design more languages share the same pairs; in the per-language design each "
+        f"language brings {STEPS_PER_LANGUAGE * int(first['batch_size'])} pairs of its own.", "",
+        markdown_table(differences) if not differences.empty else "(no pair of cells finished yet)", "",
         f"## Paired tests ({len(paired)} tests; difference [95% CI over question ids], sign-flip p, "
         "Benjamini–Hochberg q over them all; bold: CI excludes 0 and every seed agrees)", "",
         paired_markdown(paired, ["design"]) if not paired.empty else "(no finished pairs of cells yet)", "",
