@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench import write_result
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "encode_order.json"
 DEFAULTS = ["model=me5_small", "+experiment=rebuild", "langs=1"]
@@ -109,8 +110,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     result = bench(args.overrides)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result)
     print(json.dumps({k: result[k] for k in ("total_seconds", "speedup")}))
 
 

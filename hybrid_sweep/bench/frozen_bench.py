@@ -16,6 +16,7 @@ import statistics
 from datetime import datetime, timezone
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench import write_result
 from hybrid_sweep.bench.steps import step_seconds
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "frozen.json"
@@ -69,8 +70,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per block (after one warm-up step)")
     args = parser.parse_args()
     result = bench(args.overrides, args.rounds, args.steps)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(OUT, result)
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench import write_result
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "eval_manylang.json"
 DEFAULTS = ["model=me5_small", "data=many_languages", "eval.langs=stratified:6"]
@@ -117,8 +118,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     result = bench(args.overrides, args.precisions.split(","), args.st_texts)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result)
     print(json.dumps(result, indent=1))
 
 

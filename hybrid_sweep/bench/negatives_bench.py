@@ -14,6 +14,7 @@ import platform
 from datetime import datetime, timezone
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench import write_result
 from hybrid_sweep.bench.steps import step_seconds
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "negatives.json"
@@ -77,8 +78,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4, help="timed optimizer steps per k")
     args = parser.parse_args()
     result = bench(args.overrides, args.steps)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(OUT, result)
     print(json.dumps(result, indent=1))
 
 

@@ -37,6 +37,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from hybrid_sweep import paths
+from hybrid_sweep.bench import write_result
 
 OUT = paths.PROJECT_ROOT / "experiments" / "benchmarks" / "train.json"
 BATCH, SEED, LR, TEMPERATURE, WARMUP = 32, 13, 3e-5, 0.05, 3
@@ -482,8 +483,7 @@ def main() -> None:
         result["gradcache_memory"].append(in_fresh_process(gradcache_memory, *run))
         print("  gradcache", result["gradcache_memory"][-1], flush=True)
     result["bench_seconds"] = round(time.perf_counter() - started)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    write_result(args.out, result)
     print(json.dumps(result, indent=1))
 
 
