@@ -49,6 +49,10 @@ sweep-negatives: install ## hard negatives: none vs paragraph vs bm25, passage/q
 sweep-mlqa: install ## train on MLQA-R dev, evaluate on full XQuAD-R: langs 2,4,7 x strategies (~15 min a job on CPU)
 	$(PY) -m hybrid_sweep.run -m +experiment=mlqa_check
 
+sweep-rebuild: install ## #17's rebuild: every missing cell of experiments/lang_scaling/PLAN.md, controls first, then phase 7 (resumable; ~16 h on 2 cores)
+	@$(PY) -m hybrid_sweep.analysis.rebuild --outputs $(OUT) --commands | while read -r cmd; do \
+		echo "== $$cmd"; eval "$(PY) $${cmd#python }" || exit 1; done
+
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.analysis.aggregate $(OUT)/$(SWEEP)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybrid_sweep.analysis.rebuild import DESIGN, Cell, write_rebuild
+from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, write_rebuild
 from hybrid_sweep.paths import PROJECT_ROOT
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -52,6 +52,8 @@ def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebui
                                         "batching=cross trainer.max_steps=2")
     text = report.read_text()
     assert "**In progress: 12 of 13 planned jobs have finished**" in text and progress.command.iloc[3] in text
+    outputs, _, _ = rebuilt
+    assert missing_commands(outputs, experiments, SMALL_DESIGN) == [progress.command.iloc[3], REEVALUATE]
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
     for path in (experiments / "rebuild" / "runs").rglob("per_query.parquet"):  # and so do most metrics
         assert set(pd.read_parquet(path).metric) == {"map", "lang_bias"}

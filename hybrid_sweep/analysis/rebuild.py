@@ -522,18 +522,34 @@ def plot_counts(gains: pd.DataFrame, path: Path) -> Path:
 
 # ---------------------------------------------------------------- the report
 
-def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> Path:
-    out = experiments / "lang_scaling" / "rebuild"
-    out.mkdir(parents=True, exist_ok=True)
-    runs = experiments / SWEEP / "runs"
+def load_rebuild(outputs: Path, experiments: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Every row of the committed rebuild jobs (after syncing the finished ones from ``outputs``), the
+    headline set's rows and one row per job (empty frames before the first job)."""
     # per-job plots and every metric per query would outweigh the results in git (~150 jobs)
     all_rows, _ = load_sweep(SWEEP, outputs, experiments, headline=False, plots=False,
                              per_query_metrics=HEADLINE_METRICS)
     if all_rows.empty:
-        raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: "
-                                "run the phases of experiments/lang_scaling/PLAN.md")
+        return all_rows, all_rows, jobs_of(pd.DataFrame(columns=["job"]))
     df = headline_set(all_rows)
-    jobs = jobs_of(df)
+    return all_rows, df, jobs_of(df)
+
+
+def missing_commands(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> list[str]:
+    """The commands that fill the design's missing seeds, controls first, then phase 7's re-evaluation
+    (which only adds what the finished jobs lack): ``make sweep-rebuild`` runs them one after another."""
+    _, _, jobs = load_rebuild(outputs, experiments)
+    cells = progress(jobs, design)
+    return [*cells.command[cells.command != ""], REEVALUATE]
+
+
+def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> Path:
+    out = experiments / "lang_scaling" / "rebuild"
+    out.mkdir(parents=True, exist_ok=True)
+    runs = experiments / SWEEP / "runs"
+    all_rows, df, jobs = load_rebuild(outputs, experiments)
+    if all_rows.empty:
+        raise FileNotFoundError(f"no finished {SWEEP} jobs in {outputs / SWEEP} or {runs}: "
+                                "run the phases of experiments/lang_scaling/PLAN.md (make sweep-rebuild)")
     cells = progress(jobs, design)
     cells.to_csv(out / "progress.csv", index=False)
     grid = grid_rows(df, jobs, design)
@@ -643,8 +659,13 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
 
 def main(argv: list[str] | None = None) -> None:
     parser = report_parser(__doc__)
+    parser.add_argument("--commands", action="store_true",
+                        help="print the commands that fill the missing cells, one a line, instead of the report")
     args = parser.parse_args(argv)
-    print(f"wrote {write_rebuild(args.outputs, args.experiments)}")
+    if args.commands:
+        print("\n".join(missing_commands(args.outputs, args.experiments)))
+    else:
+        print(f"wrote {write_rebuild(args.outputs, args.experiments)}")
 
 
 if __name__ == "__main__":
