@@ -7,7 +7,7 @@ OUT    ?= outputs
 # torch first, pinned to the local CPU wheel; otherwise a dependency would pull a multi-GB CUDA build
 TORCH  ?= torch==2.13.0
 
-.PHONY: help install demo test test-slow sweep-langs sweep-typology sweep-alpha sweep-negatives sweep-mlqa aggregate report bench clean
+.PHONY: help install demo test test-slow sweep-langs sweep-typology sweep-alpha sweep-negatives sweep-mlqa sweep-rebuild aggregate report bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
