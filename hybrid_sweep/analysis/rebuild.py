@@ -578,6 +578,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     mlqa, mlqa_paired = dataset_check(runs, df, jobs, design)
     mlqa_paired.to_csv(out / "paired_mlqa.csv", index=False)
     costs = job_costs(runs, jobs)
+    wall = ", ".join(f"{minutes:.1f} min at {steps} steps" for steps, minutes in
+                     (costs.groupby(jobs.steps.reindex(costs.index)).median() / 60).items())
     first = df.iloc[0]
     done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
     lines = [
@@ -589,7 +591,7 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         f"split, evaluated untruncated on `{first['data'].split('->')[1]}`; never-trained languages "
         f"{first['heldout_langs']}; batches of {int(first['batch_size'])} pairs, so a job trains steps x "
         f"{int(first['batch_size'])} pairs"
-        + (f"; {costs.mean() / 60:.1f} min wall per job on a 2-core CPU." if len(costs) else "."), "",
+        + (f"; median wall per job on a 2-core CPU (paused time included): {wall}." if wall else "."), "",
         "## Progress per cell of the design", "",
         markdown_table(cells.drop(columns="command").set_index(["phase", "langs", "batching", "steps", "keys"])), "",
         "## Headline (mean over seeds [95% t-interval]; language bias in ranks, lower is better)", "",
