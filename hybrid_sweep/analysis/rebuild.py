@@ -155,13 +155,28 @@ def design_of(steps: int, langs: int) -> str:
     return "total, per-language" if steps == STEPS_PER_LANGUAGE * langs else "total"
 
 
+def cell_jobs(jobs: pd.DataFrame, cells: Sequence[Cell]) -> pd.DataFrame:
+    """The jobs any of ``cells`` picks."""
+    mask = pd.Series(False, index=jobs.index)
+    for cell in cells:
+        mask |= cell.matches(jobs)
+    return jobs[mask]
+
+
+def seed_p(diffs) -> float:
+    """A t-test over the per-seed differences of a comparison (the seed is the unit of training noise);
+    NaN below 3 seeds."""
+    diffs = np.asarray(diffs, dtype=float)
+    return stats.ttest_1samp(diffs, 0).pvalue if len(diffs) >= 3 else np.nan
+
+
+def p_text(p: float) -> str:
+    return "—" if np.isnan(p) else f"{p:.2g}"
+
+
 def grid_rows(df: pd.DataFrame, jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
     """The rows of the jobs of the design's budget-grid cells."""
-    mask = pd.Series(False, index=jobs.index)
-    for cell in design:
-        if cell.grid:
-            mask |= cell.matches(jobs)
-    return df[df.job.isin(jobs[mask].index)]
+    return df[df.job.isin(cell_jobs(jobs, [c for c in design if c.grid]).index)]
 
 
 def headline(df: pd.DataFrame) -> pd.DataFrame:
@@ -259,89 +274,73 @@ def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
     return table[columns]
 
 
-def held_out_differences(gains: pd.DataFrame) -> pd.DataFrame:
-    """The questions in one table, on the fixed held-out languages (the same in every job): per design and
-    budget, each count's strategies against one language (mono), and hybrid against mono and cross at each
-    count. Per seed (paired by seed number) the difference in multi and mono mAP gain over zero-shot; mean
-    [t-interval] over the common seeds and a t-test over them (from 3)."""
-    held = gains[gains.group == "held out"]
-    per_seed = held.pivot_table(index=["steps", "langs", "batching", "seed"], columns="setting", values="gain")
+Arm = tuple[int, int, str]  # (steps, langs, batching)
 
-    def arm(steps, langs, batching):
-        key = (steps, langs, batching)
-        return per_seed.loc[key] if key in per_seed.index.droplevel("seed") else None
 
+def comparison_pairs(configs: pd.DataFrame) -> list[tuple[str, str, Arm, Arm]]:
+    """The comparisons the questions ask, among the (steps, langs, batching) of ``configs``, as (design,
+    label, arm a, arm b) for a − b. Total-budget design, at each budget: every count's strategies against one
+    language (mono), and hybrid against mono and cross at each count above one. Per-language design (12 steps
+    a language): every count's strategies against one language at its 12 steps. An arm may have no jobs."""
     pairs = []
-    for steps in sorted(held.steps.unique()):
-        at = held[held.steps == steps]
+    for steps in sorted(configs.steps.unique()):
+        at = configs[configs.steps == steps]
+        design = f"total, {steps} steps"
         for langs in sorted(n for n in at.langs.unique() if n > 1):
             for batching in sorted(at[at.langs == langs].batching.unique()):
-                pairs.append((f"total, {steps} steps", f"{batching} at {langs} − mono at 1",
-                              (steps, langs, batching), (steps, 1, "mono")))
+                pairs.append((design, f"{batching} at {langs} − mono at 1", (steps, langs, batching),
+                              (steps, 1, "mono")))
             for rival in ("mono", "cross"):
-                pairs.append((f"total, {steps} steps", f"hybrid − {rival} at {langs}",
-                              (steps, langs, "hybrid"), (steps, langs, rival)))
-    for langs in sorted(n for n in held.langs.unique() if n > 1):
-        for batching in ("mono", "hybrid"):
-            pairs.append((f"per-language, {STEPS_PER_LANGUAGE} steps a language", f"{batching} at {langs} − mono at 1",
-                          (STEPS_PER_LANGUAGE * langs, langs, batching), (STEPS_PER_LANGUAGE, 1, "mono")))
+                pairs.append((design, f"hybrid − {rival} at {langs}", (steps, langs, "hybrid"),
+                              (steps, langs, rival)))
+    per_language = configs[configs.steps == STEPS_PER_LANGUAGE * configs.langs]
+    design = f"per-language, {STEPS_PER_LANGUAGE} steps a language"
+    for langs in sorted(n for n in per_language.langs.unique() if n > 1):
+        for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
+            pairs.append((design, f"{batching} at {langs} − mono at 1", (STEPS_PER_LANGUAGE * langs, langs, batching),
+                          (STEPS_PER_LANGUAGE, 1, "mono")))
+    return pairs
+
+
+def held_out_differences(gains: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparison_pairs` on the fixed held-out languages (the same in every job): per seed (paired by
+    seed number) the difference in multi and mono mAP gain over zero-shot; mean [t-interval] over the common
+    seeds and a t-test over them (from 3)."""
+    held = gains[gains.group == "held out"]
+    per_seed = held.pivot_table(index=["steps", "langs", "batching", "seed"], columns="setting", values="gain")
+    configs = per_seed.index.droplevel("seed")
     rows = []
-    for design, label, a, b in pairs:
-        first, second = arm(*a), arm(*b)
-        if first is None or second is None:
+    for design, label, a, b in comparison_pairs(held):
+        if a not in configs or b not in configs:
             continue
-        diff = (first - second).dropna()
+        diff = (per_seed.loc[a] - per_seed.loc[b]).dropna()
         if diff.empty:
             continue
         row = {"design": design, "comparison": label}
         for setting in ("multi", "mono"):
             row[f"{setting} gain, held out"] = seed_cell(diff[setting])
-            row[f"seed p, {setting}"] = f"{stats.ttest_1samp(diff[setting], 0).pvalue:.2g}" if len(diff) >= 3 else "—"
+            row[f"seed p, {setting}"] = p_text(seed_p(diff[setting]))
         row["seeds"] = len(diff)
         rows.append(row)
     return pd.DataFrame(rows).set_index(["design", "comparison"]) if rows else pd.DataFrame()
 
 
 def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
-    """Total-budget design, at each budget: every count's strategies against one language (mono), and hybrid
-    against mono and cross at each count above one. Per-language design (12 steps a language): every count's
-    strategies against one language at its 12 steps. Paired over question ids, with a t-test over the
-    seeds' differences (``seed_p``, from 3 seeds) and a Benjamini–Hochberg ``q`` over the whole table."""
+    """:func:`comparison_pairs` paired over question ids, with a t-test over the seeds' differences
+    (``seed_p``, from 3 seeds) and a Benjamini–Hochberg ``q`` over the whole table."""
     rows = []
-    for steps in sorted(jobs.steps.unique()):
-        at = jobs[jobs.steps == steps]
-        counts = sorted(at.langs.unique())
-        design = f"total, {steps} steps"
-        for langs in [n for n in counts if n > 1]:
-            for batching in sorted(at[at.langs == langs].batching.unique()):
-                if 1 in counts:
-                    rows += compare_configs(runs_dir, at, {"langs": langs, "batching": batching},
-                                            {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
-                                            HEADLINE_CELLS, design=design)
-            for rival in ("mono", "cross"):
-                rows += compare_configs(runs_dir, at, {"langs": langs, "batching": "hybrid"},
-                                        {"langs": langs, "batching": rival}, f"hybrid − {rival} at {langs}",
-                                        HEADLINE_CELLS, design=design)
-    per_language = jobs[jobs.steps == STEPS_PER_LANGUAGE * jobs.langs]
-    for langs in sorted(n for n in per_language.langs.unique() if n > 1):
-        for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
-            rows += compare_configs(runs_dir, per_language, {"langs": langs, "batching": batching},
-                                    {"langs": 1, "batching": "mono"}, f"{batching} at {langs} − mono at 1",
-                                    HEADLINE_CELLS, design=f"per-language, {STEPS_PER_LANGUAGE} steps a language")
+    for design, label, a, b in comparison_pairs(jobs):
+        rows += compare_configs(runs_dir, jobs, dict(zip(("steps", "langs", "batching"), a)),
+                                dict(zip(("steps", "langs", "batching"), b)), label, HEADLINE_CELLS, design=design)
     table = pd.DataFrame(rows)
     if not table.empty:
-        table["seed_p"] = [stats.ttest_1samp(d, 0).pvalue if len(d) >= 3 else np.nan
-                           for d in (np.array(s.split(), dtype=float) for s in table.per_seed)]
+        table["seed_p"] = [seed_p(s.split()) for s in table.per_seed]
     return with_bh(table)
 
 
 def typology_jobs(jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
     """The jobs of the design's diverse and similar cells (phase 4)."""
-    mask = pd.Series(False, index=jobs.index)
-    for cell in design:
-        if dict(cell.keys).get("group") in ("diverse", "similar"):
-            mask |= cell.matches(jobs)
-    return jobs[mask]
+    return cell_jobs(jobs, [c for c in design if dict(c.keys).get("group") in ("diverse", "similar")])
 
 
 def zero_shot_multi(df: pd.DataFrame) -> pd.Series:
@@ -374,7 +373,7 @@ def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame) -
             row[f"diverse {label}"] = seed_cell(wide.diverse)
             row[f"similar {label}"] = seed_cell(wide.similar)
             row[f"diverse − similar, {label}"] = seed_cell(diff)
-            row[f"seed p, {label}"] = (f"{stats.ttest_1samp(diff, 0).pvalue:.2g}" if len(diff) >= 3 else "—")
+            row[f"seed p, {label}"] = p_text(seed_p(diff))
         row["seeds"] = len(diff)
         rows.append(row)
     return pd.DataFrame(rows).set_index(["steps", "langs", "batching"]) if rows else pd.DataFrame()
@@ -429,11 +428,7 @@ def ablation_comparisons(runs_dir: Path, jobs: pd.DataFrame, arms) -> pd.DataFra
 def dataset_check(runs_dir: Path, df: pd.DataFrame, jobs: pd.DataFrame, design: Sequence[Cell]):
     """MLQA-R dev -> full XQuAD-R (phase 6): the headline per strategy and hybrid against mono and cross,
     paired over question ids with BH."""
-    mask = pd.Series(False, index=jobs.index)
-    for cell in design:
-        if "train_data" in dict(cell.keys):
-            mask |= cell.matches(jobs)
-    chosen = jobs[mask]
+    chosen = cell_jobs(jobs, [c for c in design if "train_data" in dict(c.keys)])
     table = arm_table(df, [(b, chosen.index[chosen.batching == b]) for b in STRATEGIES])
     rows = []
     for rival in ("mono", "cross"):
