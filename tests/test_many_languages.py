@@ -255,6 +255,32 @@ def test_the_gain_distance_interval_resamples_languages_with_their_own_gains():
     assert overall.ci_low == pytest.approx(-1) and overall.ci_high == pytest.approx(-1)
 
 
+def test_the_pair_distance_interval_resamples_languages_not_pairs():
+    """A value that rises strictly with a pair's distance gives rho 1 in every resample of languages. Where each
+    language shifts every pair it is in, the pairs are not independent: the bootstrap over languages gives a
+    wider interval than one that resamples the pairs as if they were."""
+    import pandas as pd
+    from scipy import stats
+
+    from hybrid_sweep.analysis.typology_analysis import pair_correlation
+
+    langs = [f"l{i}" for i in range(10)]
+    rng = np.random.default_rng(3)
+    shift, place = rng.normal(size=10), rng.normal(size=10)
+    rows = [{"query_lang": a, "doc_lang": b, "distance": abs(place[i] - place[j]) + 0.01 * i * j,
+             "value": shift[i] + shift[j] + 0.3 * rng.normal()}
+            for i, a in enumerate(langs) for j, b in enumerate(langs) if a != b]
+    pairs = pd.DataFrame(rows)
+    monotone = pair_correlation(pairs.assign(value=pairs.distance * 2), n_boot=200)
+    assert (monotone["pairs"], monotone["languages"]) == (90, 10)
+    assert monotone["spearman"] == pytest.approx(1) and monotone["ci_low"] == pytest.approx(1)
+    by_language = pair_correlation(pairs, n_boot=500)
+    assert by_language["spearman"] == pytest.approx(stats.spearmanr(pairs.distance, pairs.value)[0])
+    draws = rng.integers(0, len(pairs), (500, len(pairs)))
+    naive = [stats.spearmanr(pairs.distance.to_numpy()[d], pairs.value.to_numpy()[d])[0] for d in draws]
+    assert (by_language["ci_high"] - by_language["ci_low"]) > 1.3 * (np.percentile(naive, 97.5) - np.percentile(naive, 2.5))
+
+
 def test_int8_inference_is_a_cached_separately_close_copy(data_root, tmp_path):
     from omegaconf import OmegaConf
 

@@ -223,3 +223,26 @@ def test_held_out_differences_pair_the_cells_by_seed(rebuilt):
         expected = np.mean([held[(*a, s)] - held[(*b, s)] for s in (1, 2)])
         assert float(diffs.loc[label, "multi gain, held out"].split()[0]) == pytest.approx(expected, abs=5e-4)
     assert diffs.seeds.eq(2).all() and "### The count and strategy effects on the held-out languages" in report.read_text()
+
+
+def test_hybrids_advantage_is_the_seed_paired_difference_per_pair_and_per_language(rebuilt):
+    _, experiments, report = rebuilt
+    advantage = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "hybrid_advantage.csv")
+    assert set(zip(advantage.eval_set, advantage.unit)) == {("xquad_heldout", "pairs"), ("xquad_heldout", "languages"),
+                                                            ("sib200", "languages")}
+    assert set(advantage.comparison) == {"hybrid − mono"} and advantage.langs.eq(2).all() and advantage.seeds.eq(2).all()
+    value = {}
+    for doc in results(experiments):
+        run = doc["run"]
+        if run["precision"] != "32-true" or run["group"] != "nested" or run["langs"] != 2:
+            continue
+        for r in doc["rows"]:
+            if (r["stage"] == "trained" and r["eval_set"] == "xquad_heldout" and r["setting"] == "cross"
+                    and r["metric"] == "map" and "all" not in (r["query_lang"], r["doc_lang"])):
+                value[run["batching"], run["seed"], r["query_lang"], r["doc_lang"]] = r["value"]
+    pairs = {(q, d) for _, _, q, d in value}
+    expected = np.mean([np.mean([value["hybrid", s, q, d] - value["mono", s, q, d] for s in (1, 2)]) for q, d in pairs])
+    row = advantage[advantage.unit == "pairs"].iloc[0]
+    assert len(pairs) == 110 == row.n and row["mean"] == pytest.approx(expected, abs=1e-12)
+    assert -1 <= row.ci_low <= row.spearman <= row.ci_high <= 1
+    assert "## Hybrid's advantage by typological distance and budget" in report.read_text()

@@ -24,7 +24,7 @@ from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
-from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS
+from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlation, pair_correlation, pair_distances
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "rebuild"
@@ -338,6 +338,76 @@ def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     return with_bh(table)
 
 
+ADVANTAGE_DISTANCE = "syntactic"  # the URIEL distance hybrid's advantage is read against (the CSVs have all four)
+
+
+def seed_paired(values: pd.DataFrame, unit: list[str], a: str, b: str) -> tuple[pd.Series, int]:
+    """Per unit (a language or a pair): batching ``a`` − ``b`` averaged over the seeds both ran, and how many."""
+    wide = values.pivot_table(index=unit, columns=["batching", "seed"], values="y")
+    seeds = sorted(set(wide[a].columns) & set(wide[b].columns)) if {a, b} <= set(wide.columns.levels[0]) else []
+    if not seeds:
+        return pd.Series(dtype=float), 0
+    return (wide[a][seeds] - wide[b][seeds]).mean(axis=1).dropna(), len(seeds)
+
+
+def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
+    """Does hybrid's advantage over mono and cross grow or shrink with typological distance and with budget?
+    Per (steps, langs) where hybrid and a rival share seeds, on two units: the ordered language pairs of the
+    headline set (cross-lingual mAP against the pair's URIEL distance; bootstrap over languages, since pairs
+    share them) and the languages of every evaluation set (multilingual mAP gain against the distance to the
+    nearest training language). A unit's value is hybrid − rival averaged over the common seeds; beside its
+    Spearman correlation with distance, the mean over all units and over the nearest and farthest thirds."""
+    rows = []
+
+    def add(key: dict, adv: pd.Series, distance: pd.Series, corr: dict) -> None:
+        distance = distance.reindex(adv.index)
+        near, far = distance <= distance.quantile(1 / 3), distance >= distance.quantile(2 / 3)
+        rows.append({**key, "mean": adv.mean(), "near_third": adv[near].mean(), "far_third": adv[far].mean(),
+                     "spearman": corr.get("spearman", np.nan), "ci_low": corr.get("ci_low", np.nan),
+                     "ci_high": corr.get("ci_high", np.nan), "n": len(adv)})
+
+    for (steps, langs), at in pairs.groupby(["steps", "langs"]):
+        at = at.rename(columns={"value": "y"})
+        distance = at.drop_duplicates(["query_lang", "doc_lang"]).set_index(["query_lang", "doc_lang"]).distance
+        for rival in ("mono", "cross"):
+            adv, seeds = seed_paired(at, ["query_lang", "doc_lang"], "hybrid", rival)
+            if seeds:
+                table = adv.rename("advantage").reset_index().assign(distance=distance.reindex(adv.index).to_numpy())
+                add({"eval_set": at.eval_set.iloc[0], "unit": "pairs", "steps": steps, "langs": langs,
+                     "comparison": f"hybrid − {rival}", "seeds": seeds}, adv, distance,
+                    pair_correlation(table, "advantage", n_boot=n_boot))
+    nearest = f"{ADVANTAGE_DISTANCE}_nearest"
+    for (eval_set, steps, langs), at in transfer.groupby(["eval_set", "steps", "langs"]):
+        at = at.rename(columns={"gain": "y"})
+        info = at.drop_duplicates("lang").set_index("lang")
+        for rival in ("mono", "cross"):
+            adv, seeds = seed_paired(at, ["lang"], "hybrid", rival)
+            if not seeds:
+                continue
+            table = info.loc[adv.index, ["seen_group", nearest]].assign(advantage=adv, eval_set=eval_set).reset_index()
+            corr = gain_correlation(table, kinds=(ADVANTAGE_DISTANCE,), value="advantage", n_boot=n_boot)
+            corr = corr[corr.seen_group == "all"]
+            add({"eval_set": eval_set, "unit": "languages", "steps": steps, "langs": langs,
+                 "comparison": f"hybrid − {rival}", "seeds": seeds}, adv, info[nearest],
+                corr.iloc[0].to_dict() if len(corr) else {})
+    return pd.DataFrame(rows)
+
+
+def advantage_markdown(advantage: pd.DataFrame) -> str:
+    if advantage.empty:
+        return "(no count with hybrid and mono or cross on common seeds yet)"
+    table = advantage.set_index(["eval_set", "unit", "comparison", "langs", "steps"]).sort_index()
+    cells = pd.DataFrame({
+        "mean": table["mean"].map("{:+.4f}".format),
+        "nearest third": table.near_third.map("{:+.4f}".format),
+        "farthest third": table.far_third.map("{:+.4f}".format),
+        f"Spearman with {ADVANTAGE_DISTANCE} distance": [
+            "—" if np.isnan(r) else f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+            for r, lo, hi in zip(table.spearman, table.ci_low, table.ci_high)],
+        "units": table.n, "seeds": table.seeds})
+    return markdown_table(cells)
+
+
 def typology_jobs(jobs: pd.DataFrame, design: Sequence[Cell]) -> pd.DataFrame:
     """The jobs of the design's diverse and similar cells (phase 4)."""
     return cell_jobs(jobs, [c for c in design if dict(c.keys).get("group") in ("diverse", "similar")])
@@ -464,12 +534,13 @@ def precision_markdown(precision: pd.DataFrame) -> str:
 
 
 def transfer_markdown(path: Path) -> str:
-    """The correlations over all evaluation languages, a column per URIEL distance."""
+    """The correlations over all evaluation languages, a column per URIEL distance, of the gain and of the
+    relative gain (its share of the headroom)."""
     if not path.exists():
         return "(no evaluation set with zero-shot and trained rows per language yet)"
     corr = pd.read_csv(path)
     corr = corr[corr.seen_group == "all"]
-    keys = [k for k in ("eval_set", "steps", "langs", "batching") if k in corr]
+    keys = [k for k in ("eval_set", "value", "steps", "langs", "batching") if k in corr]
     corr["cell"] = [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r, lo, hi in zip(corr.spearman, corr.ci_low, corr.ci_high)]
     wide = corr.pivot_table(index=keys, columns="distance", values="cell", aggfunc="first")
     wide["languages"] = corr.groupby(keys)["n"].max()
@@ -559,6 +630,10 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     precision = precision_check(df, jobs)
     precision.to_csv(out / "precision_check.csv")
     write_transfer_analysis(all_rows[all_rows.job.isin(grid.job.unique())], out)
+    transfer = pd.read_csv(out / "transfer_distance.csv") if (out / "transfer_distance.csv").exists() else None
+    advantage = (hybrid_advantage(pair_distances(grid, kind=ADVANTAGE_DISTANCE), transfer)
+                 if transfer is not None else pd.DataFrame())
+    advantage.to_csv(out / "hybrid_advantage.csv", index=False)
     typology = typology_jobs(jobs, design)
     typology_rows = df[df.job.isin(typology.index)]
     effect = typology_effect(typology_rows, heldout_gains(typology_rows), typology)
@@ -616,11 +691,22 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "## Transfer to distant languages", "",
         "Spearman correlation of each evaluation language's multilingual mAP gain over zero-shot with its URIEL "
         "distance to the nearest training language, with a 95% bootstrap interval over languages (not language "
-        "pairs); a negative value: the farther a language, the less it gains. `transfer_bins.csv` has the "
-        "binned gains, `transfer_<set>.png` the scatter.", "",
+        "pairs); a negative value: the farther a language, the less it gains. Languages far from every "
+        "training language also start lower, so the `relative` rows read the gain as a share of the zero-shot "
+        "headroom, (trained − zero-shot) / (1 − zero-shot). `transfer_bins.csv` has the binned gains, "
+        "`transfer_<set>.png` the scatter.", "",
         transfer_markdown(out / "transfer_correlation.csv"), "",
         "Mean gain by what of each evaluation language was trained on (languages in brackets):", "",
         seen_group_markdown(out / "transfer_distance.csv"), "",
+        "## Hybrid's advantage by typological distance and budget", "",
+        "Hybrid − mono and hybrid − cross, averaged over the seeds both ran, per unit: each ordered language pair "
+        f"of `{first['data'].split('->')[1].split('+')[0]}` (cross-lingual mAP, against the pair's URIEL "
+        f"{ADVANTAGE_DISTANCE} distance; the 95% interval is a bootstrap over languages, because pairs share "
+        "languages) and each language of every evaluation set (multilingual mAP gain, against the distance to the "
+        "nearest training language). A positive Spearman: hybrid's advantage grows with distance. Nearest and "
+        "farthest third: the mean advantage over the third of units closest to and farthest from their language "
+        "(pairs) or training languages. `hybrid_advantage.csv` has every row.", "",
+        advantage_markdown(advantage), "",
     ]
     lines += [
         "## Typology matched on headroom (phase 4)", "",

@@ -222,9 +222,10 @@ def aggregate(dirs: list[str | Path], out_dir: str | Path | None = None) -> pd.D
 
 def write_transfer_analysis(df: pd.DataFrame, out_dir: Path) -> None:
     """Does transfer reach typologically distant languages? Per language of every evaluation set: the gain
-    over zero-shot against URIEL distance to the nearest training language (``transfer_distance.csv``),
-    its rank correlation with a bootstrap CI per seen group (``transfer_correlation.csv``), a binned table
-    (``transfer_bins.csv``) and a scatter with a trend per evaluation set (``transfer_<set>.png``)."""
+    over zero-shot against URIEL distance to the nearest training language (``transfer_distance.csv``), the
+    rank correlation of the gain and of its share of the headroom with a bootstrap CI per seen group
+    (``transfer_correlation.csv``), a binned table (``transfer_bins.csv``) and a scatter with a trend per
+    evaluation set (``transfer_<set>.png``)."""
     if not {"zero_shot", "trained"} <= set(df.get("stage", ())) or "train_langs" not in df:
         return
     table = transfer_table(df)
@@ -232,7 +233,8 @@ def write_transfer_analysis(df: pd.DataFrame, out_dir: Path) -> None:
         return
     by = [c for c in ("batching", "langs", "steps") if c in table and table[c].nunique() > 1]
     table.to_csv(out_dir / "transfer_distance.csv", index=False)
-    gain_correlation(table, by=by).to_csv(out_dir / "transfer_correlation.csv", index=False)
+    pd.concat([gain_correlation(table, by=by, value=value) for value in ("gain", "relative")]).to_csv(
+        out_dir / "transfer_correlation.csv", index=False)
     gain_bins(table, by=by).to_csv(out_dir / "transfer_bins.csv", index=False)
     for name, part in table.groupby("eval_set"):
         plot_gain_vs_distance(part, out_dir / f"transfer_{name}.png", col=by[0] if by else None)

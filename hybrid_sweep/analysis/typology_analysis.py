@@ -137,7 +137,8 @@ def language_values(rows: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
 
 
 def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str] = DISTANCE_KINDS) -> pd.DataFrame:
-    """Per run, evaluation set and language: zero-shot and trained value, the gain, the language's URIEL
+    """Per run, evaluation set and language: zero-shot and trained value, the gain (absolute, and ``relative``
+    to the zero-shot headroom, gain / (1 − zero-shot)), the language's URIEL
     distances to its nearest training language (``<kind>_nearest``) and to the training set on average
     (``<kind>_mean``), and whether it, its family or its script was trained on (``seen_group``). NaN where
     URIEL has no vector for the language."""
@@ -152,6 +153,9 @@ def transfer_table(rows: pd.DataFrame, metric: str = "map", kinds: Sequence[str]
         raise ValueError("the transfer analysis needs zero_shot and trained rows of the same runs")
     wide = wide.dropna(subset=["zero_shot", "trained"])
     wide["gain"] = wide.trained - wide.zero_shot
+    # what share of its headroom a language gained: distant languages start lower, so absolute gains alone
+    # would read their larger headroom as better transfer
+    wide["relative"] = (wide.gain / (1 - wide.zero_shot)).where(wide.zero_shot < 1)
     langs = sorted(set(wide.lang) | {l for t in wide.train_langs for l in _trained(t)})
     matrices = {k: distance_matrix(langs, k, strict=False) for k in kinds}
     info = {l: get_language(l) for l in langs}
@@ -187,26 +191,28 @@ def _spearman_rows(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
 
 
 def gain_correlation(table: pd.DataFrame, by: Sequence[str] = (), kinds: Sequence[str] = DISTANCE_KINDS,
-                     n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Spearman rank correlation of the gain with each distance (to the nearest training language), with
-    a 95% bootstrap interval over languages, overall and per ``seen_group``, within each ``by`` group. Each
-    language counts once: its gain and distances are averaged over the group's runs (seeds), so neither the
-    estimate nor the resampling treats a language's seeds as independent languages."""
+                     n_boot: int = 1000, seed: int = 0, value: str = "gain") -> pd.DataFrame:
+    """Spearman rank correlation of ``value`` (the gain, or ``relative``: its share of the headroom) with each
+    distance (to the nearest training language), with a 95% bootstrap interval over languages, overall and per
+    ``seen_group``, within each ``by`` group. Each language counts once: its value and distances are averaged
+    over the group's runs (seeds), so neither the estimate nor the resampling treats a language's seeds as
+    independent languages."""
     from scipy import stats
 
     rng = np.random.default_rng(seed)
     out = []
-    columns = {"gain": ("gain", "mean"), "seen_group": ("seen_group", "first"),
+    columns = {"y": (value, "mean"), "seen_group": ("seen_group", "first"),
                **{f"{k}_nearest": (f"{k}_nearest", "mean") for k in kinds}}
     for key, runs in table.groupby(["eval_set", *by], observed=True):
         key = key if isinstance(key, tuple) else (key,)
         part = runs.groupby("lang", observed=True).agg(**columns)
         for seen, sub in [("all", part)] + [(s, part[part.seen_group == s]) for s in SEEN_GROUPS]:
             for kind in kinds:
-                x, y = sub[f"{kind}_nearest"].to_numpy(), sub.gain.to_numpy()
+                x, y = sub[f"{kind}_nearest"].to_numpy(), sub.y.to_numpy()
                 ok = np.isfinite(x) & np.isfinite(y)
                 x, y = x[ok], y[ok]
-                row = {**dict(zip(["eval_set", *by], key)), "seen_group": seen, "distance": kind, "n": len(x)}
+                row = {**dict(zip(["eval_set", *by], key)), "value": value, "seen_group": seen, "distance": kind,
+                       "n": len(x)}
                 if len(x) >= 5 and np.ptp(x) > 0 and np.ptp(y) > 0:
                     draws = rng.integers(0, len(x), (n_boot, len(x)))  # one draw of languages for both columns
                     boot = _spearman_rows(x[draws], y[draws])
@@ -214,6 +220,37 @@ def gain_correlation(table: pd.DataFrame, by: Sequence[str] = (), kinds: Sequenc
                                ci_high=float(np.nanpercentile(boot, 97.5)))
                 out.append(row)
     return pd.DataFrame(out)
+
+
+def pair_correlation(pairs: pd.DataFrame, value: str = "value", n_boot: int = 1000, seed: int = 0) -> dict:
+    """Spearman correlation of a per-pair ``value`` with the pair's ``distance`` (one row per ordered pair
+    ``query_lang, doc_lang``), with a 95% interval from a bootstrap over languages: each resample draws the
+    languages with replacement and keeps every ordered pair of two different drawn languages. Pairs that share
+    a language move together, as they should: each of L languages is in 2(L − 1) of the L(L − 1) pairs, so
+    resampling pairs as if independent would make the interval too narrow."""
+    from scipy import stats
+
+    langs = sorted(set(pairs.query_lang) | set(pairs.doc_lang))
+    at = {lang: i for i, lang in enumerate(langs)}
+    v, d = (np.full((len(langs), len(langs)), np.nan) for _ in range(2))
+    q, p = pairs.query_lang.map(at).to_numpy(), pairs.doc_lang.map(at).to_numpy()
+    v[q, p], d[q, p] = pairs[value].to_numpy(dtype=float), pairs.distance.to_numpy(dtype=float)
+    ok = np.isfinite(v) & np.isfinite(d)
+    out = {"pairs": int(ok.sum()), "languages": len(langs), "spearman": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+    if ok.sum() < 5 or np.ptp(v[ok]) == 0 or np.ptp(d[ok]) == 0:
+        return out
+    out["spearman"] = float(stats.spearmanr(d[ok], v[ok])[0])
+    rng, boot = np.random.default_rng(seed), []
+    for _ in range(n_boot):
+        draw = rng.integers(0, len(langs), len(langs))
+        a, b = np.meshgrid(draw, draw, indexing="ij")
+        keep = (a != b) & ok[a, b]
+        x, y = d[a, b][keep], v[a, b][keep]
+        if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
+            boot.append(stats.spearmanr(x, y)[0])
+    if boot:
+        out["ci_low"], out["ci_high"] = (float(np.percentile(boot, q)) for q in (2.5, 97.5))
+    return out
 
 
 def gain_bins(table: pd.DataFrame, by: Sequence[str] = (), kind: str = "syntactic", bins: int = 4) -> pd.DataFrame:
