@@ -766,8 +766,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         f"{ADVANTAGE_DISTANCE} distance; the 95% interval is a bootstrap over languages, because pairs share "
         "languages) and each language of every evaluation set (multilingual mAP gain, against the distance to the "
         "nearest training language). A positive Spearman: hybrid's advantage grows with distance. Nearest and "
-        "farthest third: the mean advantage over the third of units closest to and farthest from their language "
-        "(pairs) or training languages. `hybrid_advantage.csv` has every row.", "",
+        "farthest third: the mean advantage over the third of units with the smallest and with the largest "
+        "distance. `hybrid_advantage.csv` has every row.", "",
         advantage_markdown(advantage), "",
     ]
     lines += [

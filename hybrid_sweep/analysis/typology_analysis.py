@@ -249,7 +249,7 @@ def pair_correlation(pairs: pd.DataFrame, value: str = "value", n_boot: int = 10
         if len(x) >= 3 and np.ptp(x) > 0 and np.ptp(y) > 0:
             boot.append(stats.spearmanr(x, y)[0])
     if boot:
-        out["ci_low"], out["ci_high"] = (float(np.percentile(boot, q)) for q in (2.5, 97.5))
+        out["ci_low"], out["ci_high"] = (float(np.percentile(boot, pct)) for pct in (2.5, 97.5))
     return out
 
 
