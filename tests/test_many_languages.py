@@ -130,6 +130,18 @@ def test_a_sets_max_ids_shrinks_a_translation_pool_with_its_ids_and_keeps_a_qa_p
         load_data({"train": train, "eval": {"sib": {**evals["sib"], "max_ids": 0}}}, data_root)
 
 
+def test_max_ids_shrinks_belebeles_pool_of_parallel_passages_with_its_question_ids(data_root):
+    """Belebele's pool is the 137 passages in every language, each some question's relevant passage, so a cap
+    keeps the passages of the kept questions in every language (the en and de question share an id)."""
+    bb = {"dataset": "belebele-sib200", "format": "belebele_sib200", "languages": ["en", "zu", "ja"]}
+    train = {"dataset": "xquad-r", "format": "lareqa", "languages": ["en"], "articles": "train"}
+    rset = load_data({"train": train, "eval": {"bb": {**bb, "max_ids": 30}}}, data_root).evals["bb"].rset
+    lines = {q.qid.split("/")[0] for q in rset.questions}
+    assert len({q.qid for q in rset.questions}) == 30 and len(rset.questions) == 60  # asked in en and de
+    assert {c.cid for c in rset.candidates} == {f"{l}/{line}" for l in ("en", "zu", "ja") for line in lines}
+    assert len(lines) < 30 and all(set(rset.qrels[q.qid]) <= {c.cid for c in rset.candidates} for q in rset.questions)
+
+
 def test_tatoeba_pairs_are_separate_pools_and_accuracy_is_recall_at_1(data_root):
     ev = load_eval_set("tat", {"dataset": "tatoeba-112", "format": "tatoeba", "languages": ["de", "am"]}, data_root, {})
     rset = ev.rset

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, write_rebuild
+from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, phase7_commands, write_rebuild
 from hybrid_sweep.paths import PROJECT_ROOT
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -53,7 +53,7 @@ def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebui
     text = report.read_text()
     assert "**In progress: 12 of 13 planned jobs have finished**" in text and progress.command.iloc[3] in text
     outputs, _, _ = rebuilt
-    assert missing_commands(outputs, experiments, SMALL_DESIGN) == [progress.command.iloc[3], REEVALUATE]
+    assert missing_commands(outputs, experiments, SMALL_DESIGN) == [progress.command.iloc[3]]  # no phase-7 job
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
     for path in (experiments / "rebuild" / "runs").rglob("per_query.parquet"):  # and so do most metrics
         assert set(pd.read_parquet(path).metric) == {"map", "lang_bias"}
@@ -246,3 +246,22 @@ def test_hybrids_advantage_is_the_seed_paired_difference_per_pair_and_per_langua
     assert len(pairs) == 110 == row.n and row["mean"] == pytest.approx(expected, abs=1e-12)
     assert -1 <= row.ci_low <= row.spearman <= row.ci_high <= 1
     assert "## Hybrid's advantage by typological distance and budget" in report.read_text()
+
+
+def test_phase_7_trains_a_finished_job_again_only_where_its_saved_model_is_gone(tmp_path):
+    """Phase 7 reads saved models, which git never holds: of its finished jobs, one lacking a set trains again
+    unless ``outputs/`` still has its model; a job with both sets needs nothing; none left, no command."""
+    design = (Cell("1", 1, "mono", 24, 5), Cell("1", 7, "hybrid", 24, 5), Cell("1", 7, "mono", 384, 2),
+              Cell("3", 7, "mono", 96, 2))
+    names = [c.job(1) for c in design]
+    jobs = pd.DataFrame(index=names)
+    rows = pd.DataFrame({"job": names[:3] * 3, "eval_set": ["xquad_heldout"] * 3 + ["afriqa"] * 3
+                         + ["belebele_sib200", "xquad_heldout", "xquad_heldout"]})
+    kept = tmp_path / "rebuild" / names[1] / "model"
+    kept.mkdir(parents=True)
+    (kept / "model.json").write_text("{}")
+    (kept / "trained.safetensors").write_bytes(b"")
+    assert phase7_commands(tmp_path, rows, jobs, design) == [design[2].command([1]), REEVALUATE]
+    assert phase7_commands(None, rows, jobs, design) == [design[1].command([1]), design[2].command([1]), REEVALUATE]
+    done = pd.concat([rows, pd.DataFrame({"job": names[1:3] * 2, "eval_set": ["belebele_sib200"] * 2 + ["afriqa"] * 2})])
+    assert phase7_commands(None, done, jobs, design) == []

@@ -46,6 +46,10 @@ class Cell:
     overrides: tuple[str, ...] = ()  # what sets them on the command line
     grid: bool = True  # a cell of the budget grid (the headline, count and transfer analyses), not an ablation
 
+    def job(self, seed: int) -> str:
+        """The job folder of a cell without further keys at ``seed`` (Hydra names it by its sorted overrides)."""
+        return f"batching={self.batching},langs={self.langs},seed={seed},trainer.max_steps={self.steps}"
+
     def command(self, seeds: Sequence[int]) -> str:
         return " ".join(["python -m hybrid_sweep.run -m +experiment=rebuild", f"seed={','.join(map(str, seeds))}",
                          f"langs={self.langs}", f"batching={self.batching}", f"trainer.max_steps={self.steps}",
@@ -510,8 +514,30 @@ def dataset_check(runs_dir: Path, df: pd.DataFrame, jobs: pd.DataFrame, design: 
 # phase 7 (cut to fit, PLAN.md): the seed-1 jobs of phase 1, counts 1 and 7 at the smallest and largest budget
 PHASE7_JOBS = r"^batching=[a-z]+,langs=[17],seed=1,trainer.max_steps=(24|384)$"
 PHASE7_SETS = ("afriqa", "belebele_sib200")
+# Belebele's 137 passages in 40 languages are long (~20 min a stage here): 64 question ids keep their passages
+# in every language, as SIB-200's 64 sentence ids do
 REEVALUATE = (f"python -m hybrid_sweep.reevaluate outputs/rebuild data/eval=[{','.join(PHASE7_SETS)}] "
-              f"data.eval.belebele_sib200.languages=stratified:40 --match '{PHASE7_JOBS}'")
+              "data.eval.belebele_sib200.languages=stratified:40 data.eval.belebele_sib200.max_ids=64 "
+              f"--match '{PHASE7_JOBS}'")
+
+
+def phase7_commands(outputs: Path | None, all_rows: pd.DataFrame, jobs: pd.DataFrame,
+                    design: Sequence[Cell]) -> list[str]:
+    """Phase 7 evaluates saved models, which live in ``outputs/`` only (never in git; a fresh work tree has
+    none, and ``outputs=None`` stands for one): a finished job of the phase that lacks a set and whose model is
+    not there trains again first (the same seed and settings), then one re-evaluation adds the sets to every
+    job of the phase. Jobs not finished yet are their cells' to run; nothing once every job has both sets."""
+    cells = [c for c in design if not c.keys and re.search(PHASE7_JOBS, c.job(1))]
+    have = all_rows.groupby("job").eval_set.agg(set) if len(all_rows) else pd.Series(dtype=object)
+    todo = [c for c in cells if not set(PHASE7_SETS) <= have.get(c.job(1), set())]
+
+    def saved(job: str) -> bool:
+        from hybrid_sweep.model.saving import MODEL_DIR, is_saved  # imports torch: only where outputs are read
+
+        return outputs is not None and is_saved(outputs / SWEEP / job / MODEL_DIR)
+
+    retrain = [c.command([1]) for c in todo if c.job(1) in jobs.index and not saved(c.job(1))]
+    return [*retrain, REEVALUATE] if todo else []
 
 
 def saved_model_sets(all_rows: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
@@ -659,11 +685,14 @@ def load_rebuild(outputs: Path, experiments: Path) -> tuple[pd.DataFrame, pd.Dat
 
 
 def missing_commands(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> list[str]:
-    """The commands that fill the design's missing seeds, controls first, then phase 7's re-evaluation
-    (which only adds what the finished jobs lack): ``make sweep-rebuild`` runs them one after another."""
-    _, _, jobs = load_rebuild(outputs, experiments)
+    """The commands that fill the design's missing seeds, controls first (phases 0 and 1), then phase 7 on
+    phase 1's jobs while their saved models are still in ``outputs/``, then the rest: ``make sweep-rebuild``
+    runs them one after another."""
+    all_rows, _, jobs = load_rebuild(outputs, experiments)
     cells = progress(jobs, design)
-    return [*cells.command[cells.command != ""], REEVALUATE]
+    todo = cells[cells.command != ""]
+    controls = todo.phase.str[0].isin(["0", "1"])
+    return [*todo.command[controls], *phase7_commands(outputs, all_rows, jobs, design), *todo.command[~controls]]
 
 
 def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> Path:
@@ -793,7 +822,11 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
               markdown_table(mlqa) if not mlqa.empty else "(none finished yet)", "",
               paired_markdown(mlqa_paired, ["design"]) if not mlqa_paired.empty else "", ""]
     lines += ["## Phase 7: AfriQA and Belebele from the saved models of phase 1's seed-1 jobs", "",
-              markdown_table(saved_model_sets(all_rows, jobs)), "", f"`{REEVALUATE}`", ""]
+              "Saved models are not kept in git, so on a fresh clone a job of this phase that lacks a set trains "
+              "again (the same seed and settings) before the re-evaluation; `make sweep-rebuild` skips that where "
+              "the job's model is still in `outputs/`.", "",
+              markdown_table(saved_model_sets(all_rows, jobs)), "", "```bash",
+              *(phase7_commands(None, all_rows, jobs, design) or ["# nothing left"]), "```", ""]
     missing = cells[cells.command != ""]
     if not missing.empty:
         lines += ["## Missing cells and the commands that fill them", "",

@@ -88,13 +88,22 @@ def fewer_questions(rset: RetrievalSet, n: int, seed: int = 0, key: str = "eval.
                    qrels={qid: rel for qid, rel in rset.qrels.items() if qid in keep})
 
 
+def judged_pool(rset: RetrievalSet) -> bool:
+    """Whether every candidate is some question's relevant item or own text: a pool of parallel items (a
+    translation set's sentences, Belebele's passages in every language) rather than one with distractors
+    (XQuAD-R's non-answer sentences)."""
+    judged = {cid for rel in rset.qrels.values() for cid in rel} | {q.own for q in rset.questions if q.own}
+    return all(c.cid in judged for c in rset.candidates)
+
+
 def capped(ev: EvalSet, n: int | None, key: str) -> EvalSet:
-    """A set's own ``max_ids``: ``n`` parallel ids (seeded), the same in every job. A translation set's pool
-    is its questions' own sentences, so its pool shrinks to those ids too (the evaluation costs ~n/N of the
-    full set's); a QA set keeps its whole pool, as ``eval.max_questions`` does."""
+    """A set's own ``max_ids``: ``n`` parallel ids (seeded), the same in every job. Where the pool holds only
+    judged items (:func:`judged_pool`: SIB-200 sentences, Belebele passages), it shrinks to those ids' items
+    too, so the evaluation costs ~n/N of the full set's; a pool with distractors (XQuAD-R) stays whole, as
+    ``eval.max_questions`` keeps it."""
     if n is None:
         return ev
-    rset = fewer_questions(ev.rset, n, key=key, pool=ev.rset.task == "translation")
+    rset = fewer_questions(ev.rset, n, key=key, pool=judged_pool(ev.rset))
     return replace(ev, rset=rset, info={**ev.info, "max_ids": n})
 
 
