@@ -212,6 +212,9 @@ def test_transfer_gains_by_seen_group_average_languages_over_seeds(rebuilt):
     expected = part.groupby("lang").gain.mean()
     assert part.seed.nunique() == 2 and len(expected) > 0
     assert f"{expected.mean():+.3f} ({len(expected)})" in report.read_text()
+    bins = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "transfer_bins.csv")
+    nearest = bins[(bins.eval_set == "sib200") & (bins.langs == 2) & (bins.batching == "hybrid") & (bins.bin == 1)].iloc[0]
+    assert f"{nearest.gain:+.3f} ({nearest.syntactic_from:.2f}–{nearest.syntactic_to:.2f})" in report.read_text()
 
 
 def test_held_out_differences_pair_the_cells_by_seed(rebuilt):

@@ -573,6 +573,19 @@ def transfer_markdown(path: Path) -> str:
     return markdown_table(wide)
 
 
+def bins_markdown(path: Path) -> str:
+    """Mean multi mAP gain per quarter of URIEL syntactic distance to the nearest training language (the
+    quarter's distance range in brackets), a row per evaluation set and cell."""
+    if not path.exists():
+        return ""
+    bins = pd.read_csv(path)
+    keys = [k for k in ("eval_set", "steps", "langs", "batching") if k in bins]
+    bins["cell"] = [f"{g:+.3f} ({lo:.2f}–{hi:.2f})" for g, lo, hi in zip(bins.gain, bins.syntactic_from, bins.syntactic_to)]
+    wide = bins.pivot_table(index=keys, columns="bin", values="cell", aggfunc="first")
+    wide.columns = [{1: "nearest quarter", 4: "farthest quarter"}.get(b, f"quarter {b}") for b in wide.columns]
+    return markdown_table(wide.fillna("—"))
+
+
 def seen_group_markdown(path: Path) -> str:
     """Mean multi mAP gain over zero-shot per seen group (trained language, seen family, seen script only,
     unseen family and script), languages counted in brackets; each language's gain averaged over seeds first."""
@@ -787,6 +800,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "headroom, (trained − zero-shot) / (1 − zero-shot). `transfer_bins.csv` has the binned gains, "
         "`transfer_<set>.png` the scatter.", "",
         transfer_markdown(out / "transfer_correlation.csv"), "",
+        "Mean gain by quarter of syntactic distance to the nearest training language (its range in brackets):",
+        "", bins_markdown(out / "transfer_bins.csv"), "",
         "Mean gain by what of each evaluation language was trained on (languages in brackets):", "",
         seen_group_markdown(out / "transfer_distance.csv"), "",
         "## Hybrid's advantage by typological distance and budget", "",
