@@ -268,3 +268,18 @@ def test_phase_7_trains_a_finished_job_again_only_where_its_saved_model_is_gone(
     assert phase7_commands(None, rows, jobs, design) == [design[1].command([1]), design[2].command([1]), REEVALUATE]
     done = pd.concat([rows, pd.DataFrame({"job": names[1:3] * 2, "eval_set": ["belebele_sib200"] * 2 + ["afriqa"] * 2})])
     assert phase7_commands(None, done, jobs, design) == []
+
+
+def test_the_phase_7_command_composes_with_belebele_capped():
+    """Every override of the re-evaluation command names a key the configs have (Hydra refuses others)."""
+    import shlex
+
+    from hydra import compose, initialize_config_dir
+
+    from hybrid_sweep import paths
+
+    args = shlex.split(REEVALUATE)
+    overrides = [a for a in args[4:] if "=" in a and not a.startswith("--") and a != args[-1]]
+    with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides)
+    assert set(cfg.data.eval) == {"afriqa", "belebele_sib200"} and cfg.data.eval.belebele_sib200.max_ids == 64
