@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, phase7_commands, write_rebuild
+from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, marked
 from hybrid_sweep.paths import PROJECT_ROOT
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -51,7 +52,7 @@ def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebui
     assert progress.command.iloc[3] == ("python -m hybrid_sweep.run -m +experiment=rebuild seed=1 langs=2 "
                                         "batching=cross trainer.max_steps=2")
     text = report.read_text()
-    assert "**In progress: 12 of 13 planned jobs have finished**" in text and progress.command.iloc[3] in text
+    assert "**In progress: 12 of 13 planned jobs have finished.**" in text and progress.command.iloc[3] in text
     outputs, _, _ = rebuilt
     assert missing_commands(outputs, experiments, SMALL_DESIGN) == [progress.command.iloc[3]]  # no phase-7 job
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
@@ -283,3 +284,55 @@ def test_the_phase_7_command_composes_with_belebele_capped():
     with initialize_config_dir(config_dir=str(paths.CONFIG_DIR), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
     assert set(cfg.data.eval) == {"afriqa", "belebele_sib200"} and cfg.data.eval.belebele_sib200.max_ids == 64
+
+
+def test_how_sure_a_paired_difference_is_needs_questions_bh_and_seeds():
+    sure = dict(diff=0.02, ci_low=0.01, ci_high=0.03, q=0.01, robust=True, seed_p=0.01, per_seed="+0.02 +0.01 +0.03")
+    rows = pd.DataFrame([sure, {**sure, "seed_p": np.nan, "per_seed": "+0.02 +0.01"}, {**sure, "robust": False},
+                         {**sure, "q": 0.2}, {**sure, "ci_low": -0.01}, {**sure, "seed_p": 0.2}])
+    assert [certainty(r) for r in rows.itertuples()] == ["established", "questions", "questions", "none", "none",
+                                                         "questions"]
+    assert [marked(r) for r in rows.iloc[:2].itertuples()] == ["**+0.020**", "+0.020†"]
+
+
+def test_the_answer_states_the_paired_tables_numbers_and_verdicts(rebuilt):
+    """The generated answer quotes each count and hybrid comparison of the paired tests in its setting's line,
+    calls a setting helped only where a comparison is established, and reads the typology effect's seeds."""
+    _, experiments, report = rebuilt
+    answer = report.read_text().split("## The answer so far")[1].split("## Deviations")[0]
+    lines = answer.splitlines()
+    paired = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "paired_counts.csv")
+    counts = paired[paired.comparison.str.endswith(" − mono at 1") & (paired.metric == "map")]
+    assert len(counts) == 6  # mono and hybrid at 2 against mono at 1, three settings
+    for r in counts.itertuples():
+        line = next(x for x in lines if x.startswith(f"- **{SETTING_NAMES[r.setting]}**"))
+        assert f"{r.comparison.split(' − ')[0]} {marked(r)}" in line and "8 pairs: " in line
+        helped = any(certainty(o) == "established" and o.diff > 0 for o in counts[counts.setting == r.setting].itertuples())
+        assert ("help at no budget" not in line) == helped
+    for r in paired[(paired.comparison == "hybrid − mono at 2") & (paired.metric == "map")].itertuples():
+        line = next(x for x in lines if x.startswith("- **hybrid − mono at 2** by budget"))
+        assert f"{marked(r)} at 8 pairs (2 seeds)" in line
+    effect = pd.read_csv(experiments / "lang_scaling" / "rebuild" / "typology_effect.csv")
+    typology = next(x for x in lines if x.startswith("- **mono, 2 languages, 2 steps**"))
+    for column, label in (("multi gain", "multi gain"), ("relative gain", "relative gain")):
+        assert f"{label} {effect[f'diverse − similar, {column}'].item().split()[0]}" in typology
+    assert "(2 seeds)" in typology and "held-out languages" in typology
+
+
+def test_the_count_effect_by_distance_pairs_seeds_per_language_against_the_one_languages_distance(rebuilt):
+    _, experiments, report = rebuilt
+    out = experiments / "lang_scaling" / "rebuild"
+    by_distance = pd.read_csv(out / "count_by_distance.csv")
+    transfer = pd.read_csv(out / "transfer_distance.csv")
+    assert set(zip(by_distance.eval_set, by_distance.comparison)) == {
+        (s, c) for s in ("sib200", "xquad_heldout") for c in ("mono at 2 − mono at 1", "hybrid at 2 − mono at 1")}
+    gain = transfer.set_index(["eval_set", "langs", "batching", "seed", "lang"]).gain
+    for r in by_distance.itertuples():
+        langs = transfer[transfer.eval_set == r.eval_set].lang.unique()
+        batching = r.comparison.split()[0]
+        expected = np.mean([np.mean([gain[r.eval_set, 2, batching, s, lang] - gain[r.eval_set, 1, "mono", s, lang]
+                                     for s in (1, 2)]) for lang in langs])
+        assert r.seeds == 2 and r.n == len(langs) and r.mean == pytest.approx(expected, abs=1e-12)
+    one = transfer[(transfer.langs == 1) & (transfer.eval_set == "sib200")].drop_duplicates("lang")
+    assert one.loc[one.lang == one.train_langs, "syntactic_nearest"].eq(0).all()  # the distance to the one language
+    assert "the multilingual gain of more languages changes with distance in" in report.read_text()

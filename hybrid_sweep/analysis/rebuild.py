@@ -23,6 +23,7 @@ from scipy import stats
 from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
+from hybrid_sweep.analysis.rebuild_answer import answer_lines
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
 from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlation, pair_correlation, pair_distances
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
@@ -336,10 +337,14 @@ def count_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     for design, label, a, b in comparison_pairs(jobs):
         rows += compare_configs(runs_dir, jobs, dict(zip(("steps", "langs", "batching"), a)),
                                 dict(zip(("steps", "langs", "batching"), b)), label, HEADLINE_CELLS, design=design)
-    table = pd.DataFrame(rows)
+    return with_bh(with_seed_p(pd.DataFrame(rows)))
+
+
+def with_seed_p(table: pd.DataFrame) -> pd.DataFrame:
+    """The paired tests with ``seed_p``, a t-test over each row's per-seed differences (from 3 seeds)."""
     if not table.empty:
         table["seed_p"] = [seed_p(s.split()) for s in table.per_seed]
-    return with_bh(table)
+    return table
 
 
 ADVANTAGE_DISTANCE = "syntactic"  # the URIEL distance hybrid's advantage is read against (the CSVs have all four)
@@ -354,6 +359,44 @@ def seed_paired(values: pd.DataFrame, unit: list[str], a: str, b: str) -> tuple[
     return (wide[a][seeds] - wide[b][seeds]).mean(axis=1).dropna(), len(seeds)
 
 
+def distance_row(key: dict, diff: pd.Series, distance: pd.Series, corr: dict) -> dict:
+    """One reading of a per-unit difference against distance: its mean over all units and over the nearest and
+    farthest thirds, beside its Spearman correlation (``corr``) with the distance."""
+    distance = distance.reindex(diff.index)
+    near, far = distance <= distance.quantile(1 / 3), distance >= distance.quantile(2 / 3)
+    return {**key, "mean": diff.mean(), "near_third": diff[near].mean(), "far_third": diff[far].mean(),
+            "spearman": corr.get("spearman", np.nan), "ci_low": corr.get("ci_low", np.nan),
+            "ci_high": corr.get("ci_high", np.nan), "n": len(diff)}
+
+
+def count_by_distance(transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
+    """For which typological distances do more training languages help? Per evaluation set and count
+    comparison of :func:`comparison_pairs` (a count's strategy − one language, mono; both designs), each
+    language's multilingual mAP gain difference, paired by seed, against its distance to the one-language job's
+    training language: a positive Spearman, the languages far from it gain more from the added languages."""
+    nearest = f"{ADVANTAGE_DISTANCE}_nearest"
+    configs = transfer.drop_duplicates(["steps", "langs", "batching"])
+    rows = []
+    for design, label, a, b in comparison_pairs(configs):
+        if not label.endswith(" − mono at 1"):
+            continue
+        for eval_set, at in transfer.groupby("eval_set"):
+            arms = [at[(at.steps == arm[0]) & (at.langs == arm[1]) & (at.batching == arm[2])]
+                    .pivot_table(index="lang", columns="seed", values="gain") for arm in (a, b)]
+            seeds = sorted(set(arms[0].columns) & set(arms[1].columns))
+            if not seeds:
+                continue
+            diff = (arms[0][seeds] - arms[1][seeds]).mean(axis=1).dropna()
+            base = at[(at.steps == b[0]) & (at.langs == b[1])].drop_duplicates("lang").set_index("lang")
+            table = base.loc[diff.index, ["seen_group", nearest]].assign(difference=diff, eval_set=eval_set)
+            corr = gain_correlation(table.reset_index(), kinds=(ADVANTAGE_DISTANCE,), value="difference",
+                                    n_boot=n_boot)
+            corr = corr[corr.seen_group == "all"]
+            rows.append(distance_row({"eval_set": eval_set, "design": design, "comparison": label, "seeds": len(seeds)},
+                                     diff, base[nearest], corr.iloc[0].to_dict() if len(corr) else {}))
+    return pd.DataFrame(rows)
+
+
 def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
     """Does hybrid's advantage over mono and cross grow or shrink with typological distance and with budget?
     Per (steps, langs) where hybrid and a rival share seeds, on two units: the ordered language pairs of the
@@ -364,11 +407,7 @@ def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 
     rows = []
 
     def add(key: dict, adv: pd.Series, distance: pd.Series, corr: dict) -> None:
-        distance = distance.reindex(adv.index)
-        near, far = distance <= distance.quantile(1 / 3), distance >= distance.quantile(2 / 3)
-        rows.append({**key, "mean": adv.mean(), "near_third": adv[near].mean(), "far_third": adv[far].mean(),
-                     "spearman": corr.get("spearman", np.nan), "ci_low": corr.get("ci_low", np.nan),
-                     "ci_high": corr.get("ci_high", np.nan), "n": len(adv)})
+        rows.append(distance_row(key, adv, distance, corr))
 
     for (steps, langs), at in pairs.groupby(["steps", "langs"]):
         at = at.rename(columns={"value": "y"})
@@ -424,14 +463,33 @@ def zero_shot_multi(df: pd.DataFrame) -> pd.Series:
     return zero.drop_duplicates("query_lang").set_index("query_lang").value
 
 
+def typology_held(gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """The typology jobs' multi gains on the languages both arms hold out, with each job's arm."""
+    held = gains[(gains.setting == "multi") & (gains.group == "held out") & gains.job.isin(jobs.index)].copy()
+    held["arm"] = jobs.loc[held.job, "group"].to_numpy()
+    return held
+
+
+def typology_differences(gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per (steps, langs, batching, seed) both arms ran: diverse − similar in the held-out languages' mean multi
+    gain over zero-shot and in their gain relative to headroom."""
+    held = typology_held(gains, jobs)
+    keys = ["steps", "langs", "batching", "seed"]
+    if not {"diverse", "similar"} <= set(held.arm):
+        return pd.DataFrame(columns=[*keys, "gain", "relative"])
+    wide = held.pivot_table(index=keys, columns="arm", values=["gain", "relative"])
+    diff = wide.xs("diverse", axis=1, level="arm") - wide.xs("similar", axis=1, level="arm")
+    return diff.dropna().reset_index()[[*keys, "gain", "relative"]]
+
+
 def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
     """Diverse − similar per strategy and budget, read on the languages both arms hold out (the same in both):
     per seed the mean multi mAP gain over zero-shot and the gain relative to the zero-shot headroom; mean
     [t-interval] over seeds and a t-test over the paired seeds (from 3). Beside them, the mean zero-shot
     multi mAP of each arm's training languages: the headroom the two arms are matched on."""
     zero = zero_shot_multi(df)
-    held = gains[(gains.setting == "multi") & (gains.group == "held out") & gains.job.isin(jobs.index)].copy()
-    held["arm"] = jobs.loc[held.job, "group"].to_numpy()
+    held = typology_held(gains, jobs)
+    differences = typology_differences(gains, jobs)
     rows = []
     for (steps, langs, batching), part in held.groupby(["steps", "langs", "batching"]):
         if set(part.arm) != {"diverse", "similar"}:
@@ -441,13 +499,14 @@ def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame) -
             arm_jobs = jobs.loc[part[part.arm == arm].job.unique()]
             row[f"{arm} langs"] = arm_jobs.train_langs.iloc[0]
             row[f"{arm} zero-shot multi"] = f"{zero.reindex(arm_jobs.train_langs.iloc[0].split(',')).mean():.3f}"
+        diff = differences[(differences.steps == steps) & (differences.langs == langs)
+                           & (differences.batching == batching)]
         for value, label in (("gain", "multi gain"), ("relative", "relative gain")):
             wide = part.pivot_table(index="seed", columns="arm", values=value)
-            diff = (wide.diverse - wide.similar).dropna()
             row[f"diverse {label}"] = seed_cell(wide.diverse)
             row[f"similar {label}"] = seed_cell(wide.similar)
-            row[f"diverse − similar, {label}"] = seed_cell(diff)
-            row[f"seed p, {label}"] = p_text(seed_p(diff))
+            row[f"diverse − similar, {label}"] = seed_cell(diff[value])
+            row[f"seed p, {label}"] = p_text(seed_p(diff[value]))
         row["seeds"] = len(diff)
         rows.append(row)
     return pd.DataFrame(rows).set_index(["steps", "langs", "batching"]) if rows else pd.DataFrame()
@@ -460,7 +519,7 @@ def typology_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     for (steps, batching), at in jobs.groupby(["steps", "batching"]):
         rows += compare_configs(runs_dir, at, {"group": "diverse"}, {"group": "similar"},
                                 f"diverse − similar, {batching}", HEADLINE_CELLS, design=f"typology, {steps} steps")
-    return with_bh(pd.DataFrame(rows))
+    return with_bh(with_seed_p(pd.DataFrame(rows)))
 
 
 ABLATED = ("alpha", "freeze_word_embeddings")  # run keys of the ablations read against their grid twins
@@ -734,9 +793,12 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     advantage = (hybrid_advantage(pair_distances(grid, kind=ADVANTAGE_DISTANCE), transfer)
                  if transfer is not None else pd.DataFrame())
     advantage.to_csv(out / "hybrid_advantage.csv", index=False)
+    by_distance = count_by_distance(transfer) if transfer is not None else pd.DataFrame()
+    by_distance.to_csv(out / "count_by_distance.csv", index=False)
     typology = typology_jobs(jobs, design)
     typology_rows = df[df.job.isin(typology.index)]
-    effect = typology_effect(typology_rows, heldout_gains(typology_rows), typology)
+    typology_gains = heldout_gains(typology_rows)
+    effect = typology_effect(typology_rows, typology_gains, typology)
     effect.to_csv(out / "typology_effect.csv")
     typology_paired = typology_comparisons(runs, typology)
     typology_paired.to_csv(out / "paired_typology.csv", index=False)
@@ -754,14 +816,17 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
     lines = [
         "# The research answer, rebuilt: progress report", "",
-        f"**In progress: {done} of {planned} planned jobs have finished**, so this is not yet the answer; "
-        "`report.md` and `answer.md` beside it are the previous answer (truncated evaluation, one budget) until "
-        "the design is filled. The plan, its estimated hours and its cut order: `PLAN.md`.", "",
+        f"**In progress: {done} of {planned} planned jobs have finished.** *The answer so far* below is generated "
+        "from them and changes as the cells fill; `report.md` and `answer.md` in `experiments/lang_scaling/` are the "
+        "previous answer (truncated evaluation, one budget) until the design is filled. The plan, its estimated "
+        "hours and its cut order: `PLAN.md`.", "",
         f"Setup: `{first['model']}`, trained at {int(first['train_max_length'])} tokens on the XQuAD-R article "
         f"split, evaluated untruncated on `{first['data'].split('->')[1]}`; never-trained languages "
         f"{first['heldout_langs']}; batches of {int(first['batch_size'])} pairs, so a job trains steps x "
         f"{int(first['batch_size'])} pairs"
         + (f"; median wall per job on a 2-core CPU (paused time included): {wall}." if wall else "."), "",
+        *answer_lines(paired, by_distance, advantage, typology_differences(typology_gains, typology), typology_paired,
+                      int(first["batch_size"])),
         "## Deviations from the paper (arXiv 2408.10536)", "",
         *[f"- {line}" for line in deviations(df, jobs)], "",
         "## What changed from the previous answer, and why", "",

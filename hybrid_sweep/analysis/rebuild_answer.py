@@ -1,0 +1,153 @@
+"""The rebuild's answer so far (#17): each question of the issue answered in numbers read from the report's
+tables, with how sure each number is. It is generated, so it never falls behind the committed jobs: with
+half the design run it says what the finished half shows and which cells would change it."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from hybrid_sweep.analysis.summary import t_half_width
+
+SETTING_NAMES = {"multi": "Multilingual mAP", "mono": "Monolingual mAP", "cross": "Cross-lingual mAP"}
+LEGEND = ("**Bold**: established (CI over question ids excludes 0, Benjamini–Hochberg q < 0.05, every seed agrees in "
+          "sign and a t-test over at least 3 seeds gives p < 0.05). † : the questions say so (CI excludes 0, "
+          "q < 0.05) but the seeds do not yet (fewer than 3, or they disagree). Plain: no difference detected.")
+
+
+def certainty(row) -> str:
+    """``established``, ``questions`` (significant over question ids only) or ``none`` for a paired test row."""
+    over_questions = (row.ci_low > 0 or row.ci_high < 0) and row.q < 0.05
+    if not over_questions:
+        return "none"
+    seed_p = getattr(row, "seed_p", np.nan)
+    return "established" if row.robust and seed_p == seed_p and seed_p < 0.05 else "questions"
+
+
+def marked(row) -> str:
+    level = certainty(row)
+    return f"**{row.diff:+.3f}**" if level == "established" else f"{row.diff:+.3f}" + ("†" if level == "questions" else "")
+
+
+def seeds_of(row) -> int:
+    return len(str(row.per_seed).split()) if isinstance(row.per_seed, str) else 0
+
+
+def budget_label(design: str, batch_size: int) -> str:
+    """``total, 24 steps`` -> ``768 pairs``; the per-language design -> ``384 pairs a language``."""
+    steps = int(re.search(r"(\d+) steps", design).group(1))
+    return f"{steps * batch_size:,} pairs a language" if design.startswith("per-language") else f"{steps * batch_size:,} pairs"
+
+
+def design_order(design: str) -> tuple[int, int]:
+    return (design.startswith("per-language"), int(re.search(r"(\d+) steps", design).group(1)))
+
+
+def seeds_text(rows: pd.DataFrame) -> str:
+    n = sorted({seeds_of(r) for r in rows.itertuples()})
+    return f"{n[0]} seed{'s' if n[0] != 1 else ''}" if len(n) == 1 else f"{n[0]}–{n[-1]} seeds"
+
+
+def count_answer(paired: pd.DataFrame, by_distance: pd.DataFrame, batch_size: int) -> list[str]:
+    """Q1: at which budget and design more training languages help, per setting: every count's strategies
+    against one language (mono), each design's verdict and its numbers; then for which typological distances
+    (``by_distance``: each language's gain difference against its distance to the one language)."""
+    rows = paired[paired.comparison.str.endswith(" − mono at 1") & (paired.metric == "map")] if len(paired) else paired
+    if rows.empty:
+        return ["- (no count compared with one language yet)"]
+    lines = []
+    for setting, name in SETTING_NAMES.items():
+        at = rows[rows.setting == setting]
+        parts, helps, hurts = [], [], []
+        for design in sorted(at.design.unique(), key=design_order):
+            d = at[at.design == design]
+            label = budget_label(design, batch_size)
+            parts.append(f"{label}: " + ", ".join(f"{r.comparison.split(' − ')[0]} {marked(r)}" for r in d.itertuples())
+                         + f" ({seeds_text(d)})")
+            sure = d[[certainty(r) == "established" for r in d.itertuples()]]
+            helps += [label] if (sure["diff"] > 0).any() else []
+            hurts += [label] if (sure["diff"] < 0).any() else []
+        verdict = (f"more languages help at {', '.join(helps)}" if helps
+                   else "more languages help at no budget or design measured so far")
+        verdict += f"; they hurt at {', '.join(hurts)}" if hurts else ""
+        lines.append(f"- **{name}**: {verdict}. " + "; ".join(parts) + ".")
+    if not by_distance.empty:
+        lines.append(distance_line(by_distance, lambda r: f"{r.comparison} on {r.eval_set} at "
+                                                          f"{budget_label(r.design, batch_size)}",
+                                   "the multilingual gain of more languages"))
+    return lines
+
+
+def advantage_answer(paired: pd.DataFrame, advantage: pd.DataFrame, batch_size: int) -> list[str]:
+    """Q2: hybrid − mono and hybrid − cross per total budget (the paired tests), then against typological
+    distance (the Spearman rows of ``advantage`` whose interval excludes 0)."""
+    lines = []
+    rows = (paired[paired.comparison.str.startswith("hybrid − ") & paired.design.str.startswith("total")
+                   & (paired.metric == "map")] if len(paired) else paired)
+    for comparison in sorted(rows.comparison.unique()) if len(rows) else []:
+        at = rows[rows.comparison == comparison]
+        parts = []
+        for setting, name in SETTING_NAMES.items():
+            by_budget = [(design, at[(at.design == design) & (at.setting == setting)])
+                         for design in sorted(at.design.unique(), key=design_order)]
+            parts.append(f"{name.split()[0].lower()} " + " → ".join(
+                f"{marked(next(d.itertuples()))} at {budget_label(design, batch_size)} ({seeds_text(d)})"
+                for design, d in by_budget if len(d)))
+        lines.append(f"- **{comparison}** by budget: " + "; ".join(parts) + ".")
+    if not lines:
+        lines.append("- (no count with hybrid and a rival on common seeds yet)")
+    if not advantage.empty:
+        lines.append(distance_line(advantage, lambda r: f"{r.comparison} on {r.eval_set} {r.unit} at "
+                                                        f"{r.steps * batch_size:,} pairs", "the advantage"))
+    return lines
+
+
+def distance_line(table: pd.DataFrame, describe, what: str) -> str:
+    """The readings of a difference against typological distance whose 95% interval (a bootstrap over
+    languages) excludes 0, and how many of all readings that is."""
+    clear = table[(table.ci_low > 0) | (table.ci_high < 0)]
+    readings = [f"{describe(r)}: ρ = {r.spearman:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}], "
+                f"{'grows' if r.spearman > 0 else 'shrinks'} with distance ({r.seeds} seed{'s' if r.seeds != 1 else ''})"
+                for r in clear.itertuples()]
+    return (f"- **By typological distance**: {what} changes with distance in {len(clear)} of {len(table)} readings"
+            + (": " + "; ".join(readings) if readings else "")
+            + f"; in the other {len(table) - len(clear)} the 95% interval (bootstrap over languages) covers 0.")
+
+
+def typology_answer(differences: pd.DataFrame, paired: pd.DataFrame) -> list[str]:
+    """Q3: does diverse − similar survive the headroom control? Per strategy, the held-out languages' multi
+    gain and gain relative to headroom (mean [t-interval] over paired seeds), and the question-level test."""
+    if differences.empty:
+        return ["- Not yet answered: phase 4 (diverse vs similar sets matched on headroom) has no finished pair."]
+    lines = []
+    for (steps, langs, batching), at in differences.groupby(["steps", "langs", "batching"]):
+        cells, sure = [], {}
+        for value in ("gain", "relative"):
+            v = at[value].dropna().to_numpy()
+            half = float(t_half_width(v.std(ddof=1), len(v))) if len(v) >= 2 else np.inf
+            sure[value] = len(v) >= 2 and abs(v.mean()) > half
+            cells.append(f"{'relative gain' if value == 'relative' else 'multi gain'} {v.mean():+.3f}"
+                         + (f" [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]" if np.isfinite(half) else ""))
+        test = paired[(paired.comparison == f"diverse − similar, {batching}") & (paired.setting == "multi")
+                      & (paired.metric == "map")] if len(paired) else paired
+        over_questions = f"; over question ids (every language) {marked(next(test.itertuples()))}" if len(test) else ""
+        verdict = ("survives the headroom control" if sure["relative"] else
+                   "does not survive the headroom control" if sure["gain"] else "is not detected")
+        lines.append(f"- **{batching}, {langs} languages, {steps} steps**: diverse − similar on the held-out "
+                     f"languages {verdict}: " + ", ".join(cells) + f" ({len(at)} seeds){over_questions}.")
+    return lines
+
+
+def answer_lines(counts: pd.DataFrame, by_distance: pd.DataFrame, advantage: pd.DataFrame, typology_differences: pd.DataFrame,
+                 typology_paired: pd.DataFrame, batch_size: int) -> list[str]:
+    """The answer section: the issue's three questions, each with its verdicts and numbers."""
+    return ["## The answer so far", "", LEGEND, "",
+            "### 1. At which budget and design do more training languages help?", "",
+            "Each count and strategy against one language (mono batches), over every language of the headline set "
+            "(paired tests below); by distance: each language's multilingual gain difference against its URIEL "
+            "syntactic distance to the one-language job's training language (`count_by_distance.csv`):", "", *count_answer(counts, by_distance, batch_size), "",
+            "### 2. Does hybrid's advantage over mono and cross grow or shrink with budget and distance?", "",
+            *advantage_answer(counts, advantage, batch_size), "",
+            "### 3. Does the typology effect (diverse vs similar) survive the headroom control?", "",
+            *typology_answer(typology_differences, typology_paired), ""]
