@@ -132,10 +132,12 @@ def typology_answer(differences: pd.DataFrame, paired: pd.DataFrame) -> list[str
         test = paired[(paired.comparison == f"diverse − similar, {batching}") & (paired.setting == "multi")
                       & (paired.metric == "map")] if len(paired) else paired
         over_questions = f"; over question ids (every language) {marked(next(test.itertuples()))}" if len(test) else ""
-        verdict = ("survives the headroom control" if sure["relative"] else
+        verdict = ("cannot be read over seeds from one seed yet" if len(at) < 2 else
+                   "survives the headroom control" if sure["relative"] else
                    "does not survive the headroom control" if sure["gain"] else "is not detected")
         lines.append(f"- **{batching}, {langs} languages, {steps} steps**: diverse − similar on the held-out "
-                     f"languages {verdict}: " + ", ".join(cells) + f" ({len(at)} seeds){over_questions}.")
+                     f"languages {verdict}: " + ", ".join(cells)
+                     + f" ({len(at)} seed{'s' if len(at) != 1 else ''}){over_questions}.")
     return lines
 
 
