@@ -23,7 +23,7 @@ from scipy import stats
 from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
-from hybrid_sweep.analysis.rebuild_answer import answer_lines
+from hybrid_sweep.analysis.rebuild_answer import answer_lines, seed_cell
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
 from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlation, pair_correlation, pair_distances
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
@@ -250,15 +250,6 @@ def heldout_gains(df: pd.DataFrame) -> pd.DataFrame:
         ["gain", "relative"]].mean().reset_index()
 
 
-def seed_cell(values: pd.Series) -> str:
-    """Mean [95% t-interval] over seeds (the mean alone from one seed)."""
-    v = values.dropna().to_numpy()
-    if len(v) < 2:
-        return f"{v.mean():+.3f}" if len(v) else "—"
-    half = t_half_width(v.std(ddof=1), len(v))
-    return f"{v.mean():+.3f} [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]"
-
-
 def heldout_table(gains: pd.DataFrame) -> pd.DataFrame:
     """:func:`heldout_gains` over seeds: mean [t-interval] of the multi and mono gain on the held-out and on
     the trained languages, and the held-out multi gain relative to headroom."""
@@ -369,6 +360,14 @@ def distance_row(key: dict, diff: pd.Series, distance: pd.Series, corr: dict) ->
             "ci_high": corr.get("ci_high", np.nan), "n": len(diff)}
 
 
+def overall_correlation(table: pd.DataFrame, value: str, n_boot: int) -> dict:
+    """Spearman of ``value`` with the distance to the nearest training language over all languages of
+    ``table`` (indexed by language), with its bootstrap interval over languages; empty below 5 languages."""
+    corr = gain_correlation(table.reset_index(), kinds=(ADVANTAGE_DISTANCE,), value=value, n_boot=n_boot)
+    corr = corr[corr.seen_group == "all"]
+    return corr.iloc[0].to_dict() if len(corr) else {}
+
+
 def count_by_distance(transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFrame:
     """For which typological distances do more training languages help? Per evaluation set and count
     comparison of :func:`comparison_pairs` (a count's strategy − one language, mono; both designs), each
@@ -389,11 +388,8 @@ def count_by_distance(transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFram
             diff = (arms[0][seeds] - arms[1][seeds]).mean(axis=1).dropna()
             base = at[(at.steps == b[0]) & (at.langs == b[1])].drop_duplicates("lang").set_index("lang")
             table = base.loc[diff.index, ["seen_group", nearest]].assign(difference=diff, eval_set=eval_set)
-            corr = gain_correlation(table.reset_index(), kinds=(ADVANTAGE_DISTANCE,), value="difference",
-                                    n_boot=n_boot)
-            corr = corr[corr.seen_group == "all"]
             rows.append(distance_row({"eval_set": eval_set, "design": design, "comparison": label, "seeds": len(seeds)},
-                                     diff, base[nearest], corr.iloc[0].to_dict() if len(corr) else {}))
+                                     diff, base[nearest], overall_correlation(table, "difference", n_boot)))
     return pd.DataFrame(rows)
 
 
@@ -405,10 +401,6 @@ def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 
     nearest training language). A unit's value is hybrid − rival averaged over the common seeds; beside its
     Spearman correlation with distance, the mean over all units and over the nearest and farthest thirds."""
     rows = []
-
-    def add(key: dict, adv: pd.Series, distance: pd.Series, corr: dict) -> None:
-        rows.append(distance_row(key, adv, distance, corr))
-
     for (steps, langs), at in pairs.groupby(["steps", "langs"]):
         at = at.rename(columns={"value": "y"})
         distance = at.drop_duplicates(["query_lang", "doc_lang"]).set_index(["query_lang", "doc_lang"]).distance
@@ -416,9 +408,9 @@ def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 
             adv, seeds = seed_paired(at, ["query_lang", "doc_lang"], "hybrid", rival)
             if seeds:
                 table = adv.rename("advantage").reset_index().assign(distance=distance.reindex(adv.index).to_numpy())
-                add({"eval_set": at.eval_set.iloc[0], "unit": "pairs", "steps": steps, "langs": langs,
-                     "comparison": f"hybrid − {rival}", "seeds": seeds}, adv, distance,
-                    pair_correlation(table, "advantage", n_boot=n_boot))
+                rows.append(distance_row({"eval_set": at.eval_set.iloc[0], "unit": "pairs", "steps": steps,
+                                          "langs": langs, "comparison": f"hybrid − {rival}", "seeds": seeds},
+                                         adv, distance, pair_correlation(table, "advantage", n_boot=n_boot)))
     nearest = f"{ADVANTAGE_DISTANCE}_nearest"
     for (eval_set, steps, langs), at in transfer.groupby(["eval_set", "steps", "langs"]):
         at = at.rename(columns={"gain": "y"})
@@ -427,12 +419,10 @@ def hybrid_advantage(pairs: pd.DataFrame, transfer: pd.DataFrame, n_boot: int = 
             adv, seeds = seed_paired(at, ["lang"], "hybrid", rival)
             if not seeds:
                 continue
-            table = info.loc[adv.index, ["seen_group", nearest]].assign(advantage=adv, eval_set=eval_set).reset_index()
-            corr = gain_correlation(table, kinds=(ADVANTAGE_DISTANCE,), value="advantage", n_boot=n_boot)
-            corr = corr[corr.seen_group == "all"]
-            add({"eval_set": eval_set, "unit": "languages", "steps": steps, "langs": langs,
-                 "comparison": f"hybrid − {rival}", "seeds": seeds}, adv, info[nearest],
-                corr.iloc[0].to_dict() if len(corr) else {})
+            table = info.loc[adv.index, ["seen_group", nearest]].assign(advantage=adv, eval_set=eval_set)
+            rows.append(distance_row({"eval_set": eval_set, "unit": "languages", "steps": steps, "langs": langs,
+                                      "comparison": f"hybrid − {rival}", "seeds": seeds}, adv, info[nearest],
+                                     overall_correlation(table, "advantage", n_boot)))
     return pd.DataFrame(rows)
 
 
@@ -482,14 +472,15 @@ def typology_differences(gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFram
     return diff.dropna().reset_index()[[*keys, "gain", "relative"]]
 
 
-def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame) -> pd.DataFrame:
+def typology_effect(df: pd.DataFrame, gains: pd.DataFrame, jobs: pd.DataFrame,
+                    differences: pd.DataFrame) -> pd.DataFrame:
     """Diverse − similar per strategy and budget, read on the languages both arms hold out (the same in both):
     per seed the mean multi mAP gain over zero-shot and the gain relative to the zero-shot headroom; mean
     [t-interval] over seeds and a t-test over the paired seeds (from 3). Beside them, the mean zero-shot
-    multi mAP of each arm's training languages: the headroom the two arms are matched on."""
+    multi mAP of each arm's training languages: the headroom the two arms are matched on. ``differences``:
+    :func:`typology_differences` of the same gains."""
     zero = zero_shot_multi(df)
     held = typology_held(gains, jobs)
-    differences = typology_differences(gains, jobs)
     rows = []
     for (steps, langs, batching), part in held.groupby(["steps", "langs", "batching"]):
         if set(part.arm) != {"diverse", "similar"}:
@@ -798,7 +789,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     typology = typology_jobs(jobs, design)
     typology_rows = df[df.job.isin(typology.index)]
     typology_gains = heldout_gains(typology_rows)
-    effect = typology_effect(typology_rows, typology_gains, typology)
+    differences_by_seed = typology_differences(typology_gains, typology)
+    effect = typology_effect(typology_rows, typology_gains, typology, differences_by_seed)
     effect.to_csv(out / "typology_effect.csv")
     typology_paired = typology_comparisons(runs, typology)
     typology_paired.to_csv(out / "paired_typology.csv", index=False)
@@ -825,8 +817,7 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         f"{first['heldout_langs']}; batches of {int(first['batch_size'])} pairs, so a job trains steps x "
         f"{int(first['batch_size'])} pairs"
         + (f"; median wall per job on a 2-core CPU (paused time included): {wall}." if wall else "."), "",
-        *answer_lines(paired, by_distance, advantage, typology_differences(typology_gains, typology), typology_paired,
-                      int(first["batch_size"])),
+        *answer_lines(paired, by_distance, advantage, differences_by_seed, typology_paired, int(first["batch_size"])),
         "## Deviations from the paper (arXiv 2408.10536)", "",
         *[f"- {line}" for line in deviations(df, jobs)], "",
         "## What changed from the previous answer, and why", "",

@@ -27,7 +27,27 @@ def certainty(row) -> str:
 
 def marked(row) -> str:
     level = certainty(row)
-    return f"**{row.diff:+.3f}**" if level == "established" else f"{row.diff:+.3f}" + ("†" if level == "questions" else "")
+    if level == "established":
+        return f"**{row.diff:+.3f}**"
+    return f"{row.diff:+.3f}" + ("†" if level == "questions" else "")
+
+
+def seed_interval(values: pd.Series) -> tuple[float, float]:
+    """Mean and half-width of the 95% t-interval over seeds (infinite below 2 seeds; the mean is NaN at 0)."""
+    v = values.dropna().to_numpy()
+    return (v.mean() if len(v) else np.nan), (float(t_half_width(v.std(ddof=1), len(v))) if len(v) >= 2 else np.inf)
+
+
+def seed_cell(values: pd.Series) -> str:
+    """Mean [95% t-interval] over seeds (the mean alone from one seed)."""
+    mean, half = seed_interval(values)
+    if np.isnan(mean):
+        return "—"
+    return f"{mean:+.3f}" + (f" [{mean - half:+.3f}, {mean + half:+.3f}]" if np.isfinite(half) else "")
+
+
+def seeds_word(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
 
 
 def seeds_of(row) -> int:
@@ -37,7 +57,7 @@ def seeds_of(row) -> int:
 def budget_label(design: str, batch_size: int) -> str:
     """``total, 24 steps`` -> ``768 pairs``; the per-language design -> ``384 pairs a language``."""
     steps = int(re.search(r"(\d+) steps", design).group(1))
-    return f"{steps * batch_size:,} pairs a language" if design.startswith("per-language") else f"{steps * batch_size:,} pairs"
+    return f"{steps * batch_size:,} pairs" + (" a language" if design.startswith("per-language") else "")
 
 
 def design_order(design: str) -> tuple[int, int]:
@@ -46,7 +66,7 @@ def design_order(design: str) -> tuple[int, int]:
 
 def seeds_text(rows: pd.DataFrame) -> str:
     n = sorted({seeds_of(r) for r in rows.itertuples()})
-    return f"{n[0]} seed{'s' if n[0] != 1 else ''}" if len(n) == 1 else f"{n[0]}–{n[-1]} seeds"
+    return seeds_word(n[0]) if len(n) == 1 else f"{n[0]}–{n[-1]} seeds"
 
 
 def count_answer(paired: pd.DataFrame, by_distance: pd.DataFrame, batch_size: int) -> list[str]:
@@ -108,7 +128,7 @@ def distance_line(table: pd.DataFrame, describe, what: str) -> str:
     languages) excludes 0, and how many of all readings that is."""
     clear = table[(table.ci_low > 0) | (table.ci_high < 0)]
     readings = [f"{describe(r)}: ρ = {r.spearman:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}], "
-                f"{'grows' if r.spearman > 0 else 'shrinks'} with distance ({r.seeds} seed{'s' if r.seeds != 1 else ''})"
+                f"{'grows' if r.spearman > 0 else 'shrinks'} with distance ({seeds_word(r.seeds)})"
                 for r in clear.itertuples()]
     return (f"- **By typological distance**: {what} changes with distance in {len(clear)} of {len(table)} readings"
             + (": " + "; ".join(readings) if readings else "")
@@ -123,12 +143,10 @@ def typology_answer(differences: pd.DataFrame, paired: pd.DataFrame) -> list[str
     lines = []
     for (steps, langs, batching), at in differences.groupby(["steps", "langs", "batching"]):
         cells, sure = [], {}
-        for value in ("gain", "relative"):
-            v = at[value].dropna().to_numpy()
-            half = float(t_half_width(v.std(ddof=1), len(v))) if len(v) >= 2 else np.inf
-            sure[value] = len(v) >= 2 and abs(v.mean()) > half
-            cells.append(f"{'relative gain' if value == 'relative' else 'multi gain'} {v.mean():+.3f}"
-                         + (f" [{v.mean() - half:+.3f}, {v.mean() + half:+.3f}]" if np.isfinite(half) else ""))
+        for value, label in (("gain", "multi gain"), ("relative", "relative gain")):
+            mean, half = seed_interval(at[value])
+            sure[value] = abs(mean) > half
+            cells.append(f"{label} {seed_cell(at[value])}")
         test = paired[(paired.comparison == f"diverse − similar, {batching}") & (paired.setting == "multi")
                       & (paired.metric == "map")] if len(paired) else paired
         over_questions = f"; over question ids (every language) {marked(next(test.itertuples()))}" if len(test) else ""
@@ -137,18 +155,19 @@ def typology_answer(differences: pd.DataFrame, paired: pd.DataFrame) -> list[str
                    "does not survive the headroom control" if sure["gain"] else "is not detected")
         lines.append(f"- **{batching}, {langs} languages, {steps} steps**: diverse − similar on the held-out "
                      f"languages {verdict}: " + ", ".join(cells)
-                     + f" ({len(at)} seed{'s' if len(at) != 1 else ''}){over_questions}.")
+                     + f" ({seeds_word(len(at))}){over_questions}.")
     return lines
 
 
-def answer_lines(counts: pd.DataFrame, by_distance: pd.DataFrame, advantage: pd.DataFrame, typology_differences: pd.DataFrame,
-                 typology_paired: pd.DataFrame, batch_size: int) -> list[str]:
+def answer_lines(counts: pd.DataFrame, by_distance: pd.DataFrame, advantage: pd.DataFrame,
+                 typology_differences: pd.DataFrame, typology_paired: pd.DataFrame, batch_size: int) -> list[str]:
     """The answer section: the issue's three questions, each with its verdicts and numbers."""
     return ["## The answer so far", "", LEGEND, "",
             "### 1. At which budget and design do more training languages help?", "",
             "Each count and strategy against one language (mono batches), over every language of the headline set "
             "(paired tests below); by distance: each language's multilingual gain difference against its URIEL "
-            "syntactic distance to the one-language job's training language (`count_by_distance.csv`):", "", *count_answer(counts, by_distance, batch_size), "",
+            "syntactic distance to the one-language job's training language (`count_by_distance.csv`):", "",
+            *count_answer(counts, by_distance, batch_size), "",
             "### 2. Does hybrid's advantage over mono and cross grow or shrink with budget and distance?", "",
             *advantage_answer(counts, advantage, batch_size), "",
             "### 3. Does the typology effect (diverse vs similar) survive the headroom control?", "",
