@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
 from hybrid_sweep.training.plan import plan
 from tests.test_own_data import NUSAX_CODES, PAIRS, nusax_pairs, write_beir
@@ -75,7 +76,7 @@ def test_nusax_corpus_trains_on_a_diverse_choice_and_evaluates_in_its_languages(
                                 f"data.train.path={pairs}", *PAIRS)).train_langs
     assert tuple(chosen) == expected and len(chosen) == 4 and set(chosen) <= set(NUSAX_CODES.values())
     assert run["langs"] == 4 and run["eval_data"] == "nusax_mt" and run["data_train_data"] == "pairs"
-    rows = doc["rows"]
+    rows = read_results(results)
     assert {r["eval_set"] for r in rows} == {"nusax_mt"}
     query_langs = {r["query_lang"] for r in rows if r["setting"] == "cross" and r["query_lang"] != "all"}
     assert query_langs == {"ace", "ban", "jv", "su"}

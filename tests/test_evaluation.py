@@ -1,8 +1,10 @@
 """Metrics on hand-computed rankings (graded nDCG included), the LAReQA settings on small hand-made pools,
 the rank counting against a brute-force sort (ties, MLQA-style 2-4 relevant items, several graded relevant
 items per language, a query language without candidates), language bias, per-query files, bootstrap and
-paired tests with known answers, and the embedding cache."""
+paired tests with known answers, the results file, and the embedding cache."""
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -13,6 +15,9 @@ from hybrid_sweep.evaluation import (aligned_matrices, bootstrap_ci, evaluate, e
 from hybrid_sweep.evaluation.cache import encode_texts, model_fingerprint
 from hybrid_sweep.evaluation.metrics import (average_precision, ndcg_at, rank_gap, ranking_metrics, recall_at,
                                              reciprocal_rank_at)
+from hybrid_sweep.evaluation.results import (SCHEMA_VERSION, UnreadableResults, compact_results, read_results,
+                                             rewrite_results)
+from hybrid_sweep.paths import PROJECT_ROOT
 
 
 def test_average_precision_by_hand():
@@ -265,6 +270,34 @@ def test_per_query_file_round_trip_and_query_matrix(tmp_path):
     frame.drop(columns="qid").to_parquet(tmp_path / "bad.parquet")
     with pytest.raises(ValueError, match="per-query columns"):
         read_per_query(tmp_path / "bad.parquet")
+
+
+def test_results_file_stores_run_and_set_keys_once_and_reads_back_the_same_tidy_rows(tmp_path):
+    """A committed schema-2 rebuild job (every key on every row) compacts to the current schema with the same
+    rows; one more evaluation set appended to it keeps the old rows and carries its own set columns."""
+    job = PROJECT_ROOT / "experiments/rebuild/runs/batching=mono,langs=1,seed=1,trainer.max_steps=24/results.json"
+    assert json.loads(job.read_text())["schema"] == 2
+    old = read_results(job)
+    compact_results(job, tmp_path / "results.json")
+    new = read_results(tmp_path / "results.json")
+    assert [{k: v for k, v in r.items() if k != "schema"} for r in new] == \
+        [{k: v for k, v in r.items() if k != "schema"} for r in old]
+    assert {r["schema"] for r in new} == {SCHEMA_VERSION}
+    assert (tmp_path / "results.json").stat().st_size * 10 < job.stat().st_size
+    rng = np.random.default_rng(0)
+    rset, q_emb, c_emb = mlqa_like_pool(rng)
+    rows = evaluate(rset, q_emb, c_emb).rows
+    rewrite_results(tmp_path / "results.json", {("trained", "mlqa_like"): rows}, {"task": "qa", "query_texts": 7})
+    after = read_results(tmp_path / "results.json")
+    assert after[:len(new)] == new
+    added = after[len(new):]
+    assert [r["value"] for r in added] == [r.value for r in rows]
+    assert all(r["eval_set"] == "mlqa_like" and r["query_texts"] == 7 and r["seed"] == 1 for r in added)
+    assert {r["query_texts"] for r in after if r["eval_set"] == "sib200"} == {r["query_texts"] for r in old
+                                                                              if r["eval_set"] == "sib200"}
+    (tmp_path / "torn.json").write_text((tmp_path / "results.json").read_text()[:-40])
+    with pytest.raises(UnreadableResults):
+        read_results(tmp_path / "torn.json")
 
 
 def test_bootstrap_interval_covers_the_mean_and_is_seeded():

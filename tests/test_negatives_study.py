@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from hybrid_sweep.analysis.negatives_study import write_negatives_report
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -37,7 +38,7 @@ def headline(runs_dir, negatives: str, language: str | None, setting: str, metri
         doc = json.loads(path.read_text())
         run = doc["run"]
         if run["negatives"] == negatives and (language is None or run["negatives_language"] == language):
-            values += [r["value"] for r in doc["rows"] if r["stage"] == "trained" and r["setting"] == setting
+            values += [r["value"] for r in read_results(path) if r["stage"] == "trained" and r["setting"] == setting
                        and r["query_lang"] == "all" and r["doc_lang"] == "all" and r["metric"] == metric]
     assert len(values) == 2
     return float(np.mean(values))

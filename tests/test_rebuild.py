@@ -14,6 +14,7 @@ import pytest
 
 from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, phase7_commands, write_rebuild
 from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, marked
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -41,7 +42,9 @@ def rebuilt(tmp_path_factory, cache_dir):
 
 
 def results(experiments) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((experiments / "rebuild" / "runs").rglob("results.json"))]
+    """Each committed job's ``run`` keys and tidy ``rows``."""
+    return [{"run": json.loads(p.read_text())["run"], "rows": read_results(p)}
+            for p in sorted((experiments / "rebuild" / "runs").rglob("results.json"))]
 
 
 def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebuilt):

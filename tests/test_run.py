@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from hybrid_sweep.analysis.summary import aggregate
+from hybrid_sweep.evaluation.results import SCHEMA_VERSION, read_results
 from hybrid_sweep.paths import CONFIG_DIR, PROJECT_ROOT
 from hybrid_sweep.run import plan
 
@@ -44,21 +45,20 @@ def test_multirun_writes_one_results_file_per_job(sweep):
     assert [k["langs"] for k in job_keys] == ["2", "3"]  # the folder is named by the job's overrides
     assert job_keys[0]["model"] == "tiny"
     for path in results:
-        doc = json.loads(path.read_text())
-        assert doc["schema"] == 2
-        assert {r["eval_set"] for r in doc["rows"]} == {"xquad_heldout"}
-        stages = {r["stage"] for r in doc["rows"]}
-        assert stages == {"zero_shot", "trained"}
-        assert {r["setting"] for r in doc["rows"]} == {"mono", "cross", "multi"}
-        assert all(0.0 <= r["value"] <= 1.0 for r in doc["rows"] if r["metric"] != "lang_bias")
-        assert all(r["value"] >= 0 for r in doc["rows"] if r["metric"] == "lang_bias")
+        assert json.loads(path.read_text())["schema"] == SCHEMA_VERSION
+        rows = read_results(path)
+        assert {r["eval_set"] for r in rows} == {"xquad_heldout"}
+        assert {r["stage"] for r in rows} == {"zero_shot", "trained"}
+        assert {r["setting"] for r in rows} == {"mono", "cross", "multi"}
+        assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] != "lang_bias")
+        assert all(r["value"] >= 0 for r in rows if r["metric"] == "lang_bias")
         assert (path.parent / "per_query.parquet").exists() and list((path.parent / "plots").glob("*.png"))
         assert (path.parent / "config.yaml").exists()
         assert not (path.parent / "checkpoints").exists()
     run = json.loads(results[1].read_text())["run"]
     assert run["train_langs"] == "en,zh,ar" and run["langs"] == 3 and run["pairs_seen"] == 8
     # 2 held-out articles, all 11 languages evaluated: 110 cross-lingual pairs per job
-    cross_pairs = {(r["query_lang"], r["doc_lang"]) for r in json.loads(results[0].read_text())["rows"]
+    cross_pairs = {(r["query_lang"], r["doc_lang"]) for r in read_results(results[0])
                    if r["setting"] == "cross" and r["query_lang"] != "all"}
     assert len(cross_pairs) == 110
 
@@ -163,7 +163,7 @@ def test_paired_comparison_of_two_jobs(sweep):
     same = compare_jobs(jobs[0], jobs[0])
     assert same.diff == 0 and same.p_value == 1.0
     trained_vs_zero = compare_jobs(jobs[1], jobs[1], setting="mono", stage_b="zero_shot")
-    rows = json.loads((jobs[1] / "results.json").read_text())["rows"]
+    rows = read_results(jobs[1] / "results.json")
     headline = {r["stage"]: r["value"] for r in rows
                 if r["setting"] == "mono" and r["query_lang"] == "all" and r["metric"] == "map"}
     assert trained_vs_zero.diff == pytest.approx(headline["trained"] - headline["zero_shot"], abs=1e-9)

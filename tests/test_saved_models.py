@@ -11,6 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from hybrid_sweep.data.lareqa import read_lareqa_file
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.model import build_biencoder
 from hybrid_sweep.model.saving import MODEL_DIR, save_trained, weights_hash
 from hybrid_sweep.paths import CONFIG_DIR
@@ -120,19 +121,19 @@ def test_a_finished_sweep_is_reevaluated_on_a_new_set_without_training(tmp_path,
     assert re.search(r"done: train \d+s, encode \d+s, score \d+s", caplog.text)  # the job line's times
     results = job / "results.json"
     doc = json.loads(results.read_text())
-    before = doc["rows"]
+    before = read_results(results)
     assert {"zero_shot_encode_seconds", "trained_encode_seconds", "trained_score_seconds"} <= set(doc["run"])
     assert (job / MODEL_DIR / "trained.safetensors").exists()
     overrides = ["data/eval=[nusax_mt]", "data.eval.nusax_mt.queries=[jv,su]", "eval.batch_size=256",
                  f"paths.cache_dir={cache_dir}"]
     assert reevaluate(tmp_path / "keep", overrides) == {"langs=2": ["nusax_mt"]}
-    after = json.loads(results.read_text())["rows"]
+    after = read_results(results)
     assert after[:len(before)] == before  # finished rows untouched
     added = after[len(before):]
     assert {(r["stage"], r["eval_set"]) for r in added} == {("zero_shot", "nusax_mt"), ("trained", "nusax_mt")}
     assert all(r["passage_over_eval_length"] == 0 for r in added)
     assert (job / "eval" / "nusax_mt" / "per_query.parquet").exists()
-    assert reevaluate(tmp_path / "keep", overrides) == {} and json.loads(results.read_text())["rows"] == after
+    assert reevaluate(tmp_path / "keep", overrides) == {} and read_results(results) == after
     with pytest.raises(ValueError, match="read the same data"):
         reevaluate(tmp_path / "keep", ["data/eval=[xquad_r]", f"paths.cache_dir={cache_dir}"])
     with pytest.raises(FileNotFoundError, match="whose name matches 'seed=9'"):
@@ -140,7 +141,7 @@ def test_a_finished_sweep_is_reevaluated_on_a_new_set_without_training(tmp_path,
     sib = ["data/eval=[sib200]", "data.eval.sib200.languages=[en,de]", "data.eval.sib200.max_ids=5",
            f"paths.cache_dir={cache_dir}"]
     assert reevaluate(tmp_path / "keep", sib, match="langs=[12]$") == {"langs=2": ["sib200"]}  # a regex
-    rows = [r for r in json.loads(results.read_text())["rows"] if r.get("eval_set") == "sib200"]
+    rows = [r for r in read_results(results) if r.get("eval_set") == "sib200"]
     assert {r["n_queries"] for r in rows if r["setting"] == "multi" and r["query_lang"] != "all"} == {5}
     # the sets are read as the job's run reads them, declared leakage included: a job trained on SIB-200
     # sentences cannot be re-evaluated on Belebele x SIB-200, which is made of them

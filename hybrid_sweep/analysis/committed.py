@@ -14,6 +14,7 @@ import pandas as pd
 from hybrid_sweep.analysis.summary import collect, headline_set, missing_jobs
 from hybrid_sweep.evaluation import PER_QUERY_FILE
 from hybrid_sweep.evaluation.export import compact_per_query
+from hybrid_sweep.evaluation.results import compact_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
 
@@ -32,7 +33,9 @@ def sync_runs(sweep_dir: Path, runs_dir: Path, plots: bool = True,
         for name in KEPT_FILES:
             if not (results.parent / name).exists():
                 continue
-            if name == PER_QUERY_FILE and per_query_metrics is not None:
+            if name == "results.json":  # as the current schema: a schema-2 rebuild job is 5.6 MB, ~10x more
+                compact_results(results.parent / name, target / name)
+            elif name == PER_QUERY_FILE and per_query_metrics is not None:
                 compact_per_query(results.parent / name, target / name, per_query_metrics)
             else:
                 shutil.copy2(results.parent / name, target / name)
