@@ -348,13 +348,15 @@ def run_cli(args, env_extra, out):
 
 
 def test_ctrl_c_says_how_to_resume_and_the_relaunch_finishes(tmp_path):
-    cmd, env = run_cli([*TINY, "trainer.max_steps=40", "trainer.log_every_n_steps=1", "eval.zero_shot=false",
+    # 200 tiny steps: Ctrl-C must land mid-training even when a busy machine reads the log late (at 40
+    # steps the job once finished before the signal arrived)
+    cmd, env = run_cli([*TINY, "trainer.max_steps=200", "trainer.log_every_n_steps=1", "eval.zero_shot=false",
                         "sweep_name=sigint"], {}, tmp_path)
     job = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in job.stdout:
         lines.append(line)
-        if "train step 5/40" in line:
+        if "train step 5/200" in line:
             job.send_signal(signal.SIGINT)
     job.wait(timeout=120)
     text = "".join(lines)
