@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 from hybrid_sweep.schema import ConfigError, check_config, check_overrides
 from tests.conftest import compose_cfg
@@ -160,7 +161,7 @@ def tiny_cfg(cache, *extra):
 
 def trained_rows(path):
     return sorted((r["stage"], r["setting"], r["query_lang"], r["doc_lang"], r["metric"], r["value"])
-                  for r in json.loads(path.read_text())["rows"])
+                  for r in read_results(path))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
 CMD = [sys.executable, "-m", "hybrid_sweep.run", "model=tiny", "logger=none", "trainer.max_steps=30",
@@ -16,7 +17,7 @@ CMD = [sys.executable, "-m", "hybrid_sweep.run", "model=tiny", "logger=none", "t
 
 def trained_rows(path):
     return sorted((r["setting"], r["query_lang"], r["doc_lang"], r["metric"], r["value"])
-                  for r in json.loads(path.read_text())["rows"] if r["stage"] == "trained")
+                  for r in read_results(path) if r["stage"] == "trained")
 
 
 def test_killed_job_resumes_to_the_same_metrics(tmp_path):

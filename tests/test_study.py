@@ -10,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
+from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 from hybrid_sweep.analysis.study import write_study
 
@@ -34,7 +35,7 @@ def headline_maps(runs_dir, batching: str, langs: int, setting: str) -> list[flo
     for path in runs_dir.rglob("results.json"):
         doc = json.loads(path.read_text())
         if doc["run"]["batching"] == batching and doc["run"]["langs"] == langs:
-            values += [r["value"] for r in doc["rows"] if r["stage"] == "trained" and r["setting"] == setting
+            values += [r["value"] for r in read_results(path) if r["stage"] == "trained" and r["setting"] == setting
                        and r["query_lang"] == "all" and r["doc_lang"] == "all" and r["metric"] == "map"]
     return values
 
