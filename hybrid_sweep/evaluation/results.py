@@ -121,7 +121,8 @@ def _sets(doc: dict) -> dict[str, dict]:
         return dict(doc["sets"])
     run, sets = doc["run"], {}
     for r in doc.get("rows") or []:
-        sets.setdefault(_set_name(r), {k: v for k, v in r.items() if k not in ROW_COLUMNS and k not in run and k != "schema"})
+        sets.setdefault(_set_name(r), {k: v for k, v in r.items()
+                                       if k not in ROW_COLUMNS and k not in run and k != "schema"})
     return sets
 
 
