@@ -56,11 +56,11 @@ sweep-rebuild: install ## #17's rebuild: every missing cell of experiments/lang_
 aggregate: install ## print and save the table of a sweep (SWEEP=name)
 	$(PY) -m hybrid_sweep.analysis.aggregate $(OUT)/$(SWEEP)
 
-report: install ## rebuild experiments/lang_scaling/report.md from committed results (SWEEP=name: that sweep's report.md; SWEEP=negatives: the hard-negatives study; SWEEP=rebuild: the #17 progress report)
+report: install ## rebuild experiments/lang_scaling/answer.md and report.md from committed results (SWEEP=name: that sweep's report.md; SWEEP=previous: the previous, truncated answer; SWEEP=negatives: the hard-negatives study)
 ifeq ($(origin SWEEP),file)
-	$(PY) -m hybrid_sweep.analysis.study --outputs $(OUT)
-else ifeq ($(SWEEP),rebuild)
 	$(PY) -m hybrid_sweep.analysis.rebuild --outputs $(OUT)
+else ifeq ($(SWEEP),previous)
+	$(PY) -m hybrid_sweep.analysis.study --outputs $(OUT)
 else ifeq ($(SWEEP),negatives)
 	$(PY) -m hybrid_sweep.analysis.negatives_study --outputs $(OUT)
 else

@@ -1,10 +1,11 @@
-"""The rebuild's progress report (#17) on a real tiny-model grid of the rebuild preset: 1 language (mono) and
+"""The rebuilt answer (#17) on a real tiny-model grid of the rebuild preset: 1 language (mono) and
 2 languages (mono, hybrid), 2 seeds, with el, th, tr, vi never trained; a declared cell that never ran; bf16
 twins; diverse and similar 2-language sets with zh held out too."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -55,7 +56,7 @@ def test_progress_counts_finished_seeds_and_names_the_command_for_the_rest(rebui
     assert progress.command.iloc[3] == ("python -m hybrid_sweep.run -m +experiment=rebuild seed=1 langs=2 "
                                         "batching=cross trainer.max_steps=2")
     text = report.read_text()
-    assert "**In progress: 12 of 13 planned jobs have finished.**" in text and progress.command.iloc[3] in text
+    assert "**12 of 13 planned jobs have finished**" in text and progress.command.iloc[3] in text
     outputs, _, _ = rebuilt
     assert missing_commands(outputs, experiments, SMALL_DESIGN) == [progress.command.iloc[3]]  # no phase-7 job
     assert not list((experiments / "rebuild" / "runs").rglob("*.png"))  # per-job plots stay out of git
@@ -105,6 +106,23 @@ def test_paired_tests_are_headline_differences_with_bh_and_the_report_rebuilds_a
     assert (experiments / "lang_scaling" / "rebuild" / "counts.png").stat().st_size > 0
     assert (experiments / "lang_scaling" / "rebuild" / "transfer_correlation.csv").exists()
     assert write_rebuild(tmp_path / "no-outputs", experiments, SMALL_DESIGN).read_text() == report.read_text()
+
+
+def test_the_answer_and_the_report_sit_above_their_tables_and_say_what_is_missing(rebuilt):
+    """``answer.md`` is the report's opening (the answer, deviations, what changed) and the report's figure
+    links resolve from where it is written; with cells missing both say so."""
+    _, experiments, report = rebuilt
+    assert report == experiments / "lang_scaling" / "report.md"
+    answer = (experiments / "lang_scaling" / "answer.md").read_text()
+    opening = answer.removesuffix("The evidence for every number: `report.md`.\n")
+    assert opening != answer and report.read_text().startswith(opening)
+    for heading in ("## The answer so far", "## Deviations from the paper", "## What changed from the previous"):
+        assert heading in opening
+    assert "## Progress per cell" not in answer
+    assert re.search(r"\*\*\d+ of \d+ planned jobs have finished\*\*", answer)
+    assert "## Missing cells and the commands that fill them" in report.read_text()
+    for link in re.findall(r"!\[[^]]*\]\(([^)]+)\)", report.read_text()):
+        assert (report.parent / link).stat().st_size > 0
 
 
 def test_the_declared_design_is_the_plan():

@@ -12,6 +12,7 @@ import pytest
 
 from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
+from hybrid_sweep.analysis.committed import PREVIOUS
 from hybrid_sweep.analysis.study import write_study
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -56,7 +57,7 @@ def test_report_has_every_section_and_rebuilds_from_committed_runs(study, tmp_pa
         assert heading in text
     assert "| zero-shot |" in text and " ± " in text
     for png in ("scaling.png", "seen_unseen.png", "pair_heatmaps.png", "gain_distance_scatter.png"):
-        assert (experiments / "lang_scaling" / png).stat().st_size > 0
+        assert (experiments / "lang_scaling" / PREVIOUS / png).stat().st_size > 0
     # a fresh clone has no outputs/: the same report from the committed runs/
     rebuilt = write_study(tmp_path / "no-outputs", experiments)
     assert rebuilt.read_text() == text
@@ -64,7 +65,7 @@ def test_report_has_every_section_and_rebuilds_from_committed_runs(study, tmp_pa
 
 def test_paired_seed_pooled_differences_equal_the_headline_differences(study):
     _, experiments, _ = study
-    paired = pd.read_csv(experiments / "lang_scaling" / "paired_strategies.csv")
+    paired = pd.read_csv(experiments / "lang_scaling" / PREVIOUS / "paired_strategies.csv")
     assert set(paired.langs) == {2, 3} and set(paired.comparison) == {"hybrid − mono"}
     for row in paired.itertuples():
         expected = (headline_map(experiments, "hybrid", row.langs, row.setting)
@@ -72,14 +73,14 @@ def test_paired_seed_pooled_differences_equal_the_headline_differences(study):
         assert row.diff == pytest.approx(expected, abs=1e-9)
         assert row.ci_low <= row.diff <= row.ci_high and 0 < row.p <= 1
         assert len(row.per_seed.split()) == 2
-    counts = pd.read_csv(experiments / "lang_scaling" / "paired_language_counts.csv")
+    counts = pd.read_csv(experiments / "lang_scaling" / PREVIOUS / "paired_language_counts.csv")
     assert set(counts.comparison) == {"3 − 2 languages"} and set(counts.batching) == {"mono", "hybrid"}
 
 
 def test_seen_and_unseen_gains_split_the_languages_by_the_training_set(study):
     _, experiments, _ = study
-    rows = pd.read_csv(experiments / "lang_scaling" / "aggregate.csv")
-    seen = pd.read_csv(experiments / "lang_scaling" / "seen_unseen.csv")
+    rows = pd.read_csv(experiments / "lang_scaling" / PREVIOUS / "aggregate.csv")
+    seen = pd.read_csv(experiments / "lang_scaling" / PREVIOUS / "seen_unseen.csv")
     # by hand, for mono batches at 2 languages (en, zh): mono mAP gain on unseen query languages
     mono = rows[(rows.batching == "mono") & (rows.langs == 2) & (rows.setting == "mono") & (rows.metric == "map")
                 & (rows.query_lang != "all")]

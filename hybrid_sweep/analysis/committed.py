@@ -19,6 +19,8 @@ from hybrid_sweep.paths import PROJECT_ROOT
 
 
 KEPT_FILES = ("results.json", "config.yaml", PER_QUERY_FILE, "pairs_seen.csv", "run.log")
+STUDY = "lang_scaling"  # experiments/<STUDY>/ holds the research answer (answer.md, report.md)
+PREVIOUS = "previous"  # ... and, in this folder of it, the previous answer (truncated evaluation, one budget)
 
 
 def sync_runs(sweep_dir: Path, runs_dir: Path, plots: bool = True,

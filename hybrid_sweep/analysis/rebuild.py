@@ -1,10 +1,11 @@
 """The research answer, rebuilt (#17; ``experiments/lang_scaling/PLAN.md``), from committed results only.
 
-``python -m hybrid_sweep.analysis.rebuild`` (``make report SWEEP=rebuild``) syncs the finished jobs of
+``python -m hybrid_sweep.analysis.rebuild`` (``make report``) syncs the finished jobs of
 ``outputs/rebuild`` (every phase of the plan runs there with ``+experiment=rebuild``) into
-``experiments/rebuild/runs`` and writes ``experiments/lang_scaling/rebuild/report.md`` with its tables and
-figures. The plan is declared here as :data:`DESIGN`, a list of cells; the report fills each from the
-finished jobs and lists the seeds still missing with the command that runs them. Two designs share the
+``experiments/rebuild/runs`` and writes the answer, ``experiments/lang_scaling/answer.md`` and ``report.md``,
+with its tables and figures in ``experiments/lang_scaling/rebuild/``. The plan is declared here as
+:data:`DESIGN`, a list of cells; the report fills each from the finished jobs and lists the seeds still
+missing with the command that runs them. Two designs share the
 jobs: the *total budget* (the same steps at every count) and the *per-language budget* (12 steps per
 training language, so ``steps == 12 * langs``).
 """
@@ -20,7 +21,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
+from hybrid_sweep.analysis.committed import PREVIOUS, STUDY, job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
 from hybrid_sweep.analysis.rebuild_answer import answer_lines, seed_cell
@@ -29,6 +30,7 @@ from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlatio
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "rebuild"
+TABLES = "rebuild"  # the answer's tables and figures: experiments/<STUDY>/<TABLES>/
 STEPS_PER_LANGUAGE = 12
 STRATEGIES = ("mono", "cross", "hybrid")
 TYPOLOGY_HELDOUT = "el,th,tr,vi,zh"
@@ -759,7 +761,10 @@ def missing_commands(outputs: Path, experiments: Path, design: Sequence[Cell] = 
 
 
 def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DESIGN) -> Path:
-    out = experiments / "lang_scaling" / "rebuild"
+    """Writes the tables and figures into ``lang_scaling/rebuild/``, then ``answer.md`` and ``report.md`` (the
+    answer followed by the evidence) beside it; returns the report's path."""
+    study = experiments / STUDY
+    out = study / TABLES
     out.mkdir(parents=True, exist_ok=True)
     runs = experiments / SWEEP / "runs"
     all_rows, df, jobs = load_rebuild(outputs, experiments)
@@ -804,14 +809,16 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
     costs = job_costs(runs, jobs)
     wall = ", ".join(f"{minutes:.1f} min at {steps} steps" for steps, minutes in
                      (costs.groupby(jobs.steps.reindex(costs.index)).median() / 60).items())
-    first = df.iloc[0]
+    first = grid.iloc[0]  # the grid's held-out languages, not a typology job's
     done, planned = int(cells.seeds_done.sum()), int(cells.seeds_planned.sum())
-    lines = [
-        "# The research answer, rebuilt: progress report", "",
-        f"**In progress: {done} of {planned} planned jobs have finished.** *The answer so far* below is generated "
-        "from them and changes as the cells fill; `report.md` and `answer.md` in `experiments/lang_scaling/` are the "
-        "previous answer (truncated evaluation, one budget) until the design is filled. The plan, its estimated "
-        "hours and its cut order: `PLAN.md`.", "",
+    status = (f"All {planned} planned jobs have finished." if done == planned else
+              f"**{done} of {planned} planned jobs have finished**; the cells still missing are listed at the end of "
+              "`report.md` with the commands that fill them, and the answer changes as they fill.")
+    answer = [
+        "# The research answer, rebuilt", "",
+        f"{status} Generated from the committed jobs by `make report`; the plan, its estimated hours and its cut "
+        f"order: `PLAN.md`; the tables and figures: `{TABLES}/`; the previous answer (evaluation truncated at 64 "
+        f"tokens, one budget), kept for the record: `{PREVIOUS}/`.", "",
         f"Setup: `{first['model']}`, trained at {int(first['train_max_length'])} tokens on the XQuAD-R article "
         f"split, evaluated untruncated on `{first['data'].split('->')[1]}`; never-trained languages "
         f"{first['heldout_langs']}; batches of {int(first['batch_size'])} pairs, so a job trains steps x "
@@ -821,7 +828,10 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "## Deviations from the paper (arXiv 2408.10536)", "",
         *[f"- {line}" for line in deviations(df, jobs)], "",
         "## What changed from the previous answer, and why", "",
-        *[f"- {line}" for line in CHANGES], "",
+        *[f"- {line}" for line in CHANGES], ""]
+    write_lines(study / "answer.md", [*answer, "The evidence for every number: `report.md`.", ""])
+    lines = [
+        *answer,
         "## Progress per cell of the design", "",
         markdown_table(cells.drop(columns="command").set_index(["phase", "langs", "batching", "steps", "keys"])), "",
         "## Headline (mean over seeds [95% t-interval]; language bias in ranks, lower is better)", "",
@@ -832,7 +842,7 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "Held-out languages are never trained at any count, so this column compares the same languages "
         "across counts. Relative gain: (trained − zero-shot) / (1 − zero-shot), averaged over languages.", "",
         markdown_table(heldout_table(gains)), "",
-        "![gain over zero-shot against training languages](counts.png)", "",
+        f"![gain over zero-shot against training languages]({TABLES}/counts.png)", "",
         "### The count and strategy effects on the held-out languages", "",
         "Differences in gain over zero-shot on el, th, tr, vi (never trained, so the same languages at every "
         "count), paired by seed: mean [95% t-interval over seeds]; seed p: a t-test over them (from 3 seeds). "
@@ -903,7 +913,7 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         lines += ["## Missing cells and the commands that fill them", "",
                   "Run one at a time; each resumes where it stopped.", "", "```bash",
                   *missing.command.tolist(), "```", ""]
-    return write_lines(out / "report.md", lines)
+    return write_lines(study / "report.md", lines)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,9 +1,11 @@
 """The research question across sweeps: how the number and kind of training languages change hybrid batch training.
 
-``python -m hybrid_sweep.analysis.study`` (``make report``) copies the finished jobs of the ``lang_scaling``,
-``typology``, ``alpha`` and ``mlqa_check`` sweeps from ``outputs/`` into ``experiments/<sweep>/runs/``, then
-rebuilds ``experiments/lang_scaling/`` from what is committed there: CSVs, plots and ``report.md``. The
-hand-written answer (``answer.md``) is embedded at the top, so regenerating never loses it.
+``python -m hybrid_sweep.analysis.study`` (``make report SWEEP=previous``) copies the finished jobs of the
+``lang_scaling``, ``typology``, ``alpha`` and ``mlqa_check`` sweeps from ``outputs/`` into
+``experiments/<sweep>/runs/``, then rebuilds ``experiments/lang_scaling/previous/`` from what is committed there:
+CSVs, plots and ``report.md``. The hand-written answer (``answer.md``) is embedded at the top, so regenerating
+never loses it. This is the previous answer (evaluation truncated at 64 tokens, one budget); the rebuilt one is
+``hybrid_sweep.analysis.rebuild``.
 
 Seeds are the unit of training noise; parallel question ids are the unit of evaluation noise. Paired tests
 average each arm's per-query values over its seeds and then resample question ids, so their intervals say how
@@ -18,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy import stats
 
-from hybrid_sweep.analysis.committed import job_costs, load_sweep, report_parser, write_lines
+from hybrid_sweep.analysis.committed import PREVIOUS, STUDY, job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import fmt, paired_markdown, truncation_note
 from hybrid_sweep.analysis.paired import compare_configs
 from hybrid_sweep.analysis.summary import SETTINGS, aggregate, evaluated_questions
@@ -317,8 +319,9 @@ def mlqa_section(df: pd.DataFrame, out: Path) -> list[str]:
 
 
 def write_study(outputs: Path, experiments: Path) -> Path:
-    out = experiments / MAIN
-    runs = out / "runs"
+    out = experiments / STUDY / PREVIOUS
+    out.mkdir(parents=True, exist_ok=True)
+    runs = experiments / MAIN / "runs"
     df, missing = load_sweep(MAIN, outputs, experiments)
     if df.empty:
         raise FileNotFoundError(f"no finished {MAIN} jobs in {outputs / MAIN} or {runs}: run `make sweep-langs`")
@@ -434,9 +437,9 @@ def write_study(outputs: Path, experiments: Path) -> Path:
                   "built; rerun the sweep's make target to fill it)" for sweep, m in gaps for job in m] + [""]
     lines += ["## Files", "",
               "`aggregate.csv` (every result row), `summary.csv` (mean, std, n, 95% CI per configuration), "
-              "`paired_*.csv`, `seen_unseen.csv`, `pair_gains.csv`, `*_distance*.csv`, and `runs/<job>/` (each "
+              "`paired_*.csv`, `seen_unseen.csv`, `pair_gains.csv`, `*_distance*.csv`, and `../runs/<job>/` (each "
               "job's results.json, per_query.parquet, pairs_seen.csv, run.log, resolved config and plots). "
-              "`make report` rebuilds this file from them.", ""]
+              "`make report SWEEP=previous` rebuilds this file from them.", ""]
     return write_lines(out / "report.md", lines)
 
 
