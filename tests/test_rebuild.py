@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybrid_sweep.analysis.rebuild import DESIGN, REEVALUATE, Cell, missing_commands, phase7_commands, write_rebuild
-from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, marked
+from hybrid_sweep.analysis.rebuild import (DESIGN, REEVALUATE, Cell, comparison_pairs, missing_commands, phase7_commands,
+                                           write_rebuild)
+from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, count_answer, marked
 from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
@@ -134,6 +135,30 @@ def test_the_declared_design_is_the_plan():
     assert seeds[(1, "mono", 24)] == seeds[(7, "hybrid", 24)] == 5 and seeds[(7, "cross", 384)] == 2
     assert seeds[(2, "mono", 24)] == 3 and seeds[(7, "mono", 84)] == 3 and (7, "cross", 84) not in seeds
     assert seeds[(7, "cross", 96)] == 2 and (4, "cross", 96) not in seeds  # the middle budget at counts 1 and 7
+
+
+def test_counts_past_two_are_compared_with_two_languages_in_each_design_and_answered_apart():
+    """Past two languages each strategy is compared with itself at two, at the design's own steps (the total
+    budget's, or 12 a language); the answer reads those comparisons in their own block."""
+    cells = [(24, 1, "mono"), (24, 2, "hybrid"), (24, 7, "hybrid"), (24, 7, "mono"), (84, 7, "hybrid")]
+    configs = pd.DataFrame(cells, columns=["steps", "langs", "batching"])
+    pairs = {(design, label): (a, b) for design, label, a, b in comparison_pairs(configs)}
+    assert pairs["total, 24 steps", "hybrid at 7 − hybrid at 2"] == ((24, 7, "hybrid"), (24, 2, "hybrid"))
+    assert pairs["total, 24 steps", "mono at 7 − mono at 2"] == ((24, 7, "mono"), (24, 2, "mono"))
+    assert pairs["per-language, 12 steps a language", "hybrid at 7 − hybrid at 2"] == ((84, 7, "hybrid"),
+                                                                                       (24, 2, "hybrid"))
+    assert not any(label.endswith(" at 2") and " at 2 − " in label for _, label in pairs)  # two is the base
+    row = {"metric": "map", "ci_low": -0.02, "ci_high": -0.01, "q": 0.01, "robust": True, "seed_p": 0.01,
+           "per_seed": "-0.01 -0.02 -0.01", "design": "total, 24 steps", "diff": -0.015}
+    paired = pd.DataFrame([{**row, "comparison": c, "setting": s, **({"diff": 0.1, "ci_low": 0.09, "ci_high": 0.11}
+                                                                       if c.endswith("mono at 1") else {})}
+                           for c in ("hybrid at 7 − mono at 1", "hybrid at 7 − hybrid at 2") for s in SETTING_NAMES])
+    lines = count_answer(paired, pd.DataFrame(), 32)
+    first, past = lines[:3], lines[lines.index("Past two languages, each strategy at 4 and 7 languages against itself "
+                                               "at 2:") + 2:]
+    assert all("more languages help at 768 pairs." in x and "hybrid at 7 **+0.100**" in x for x in first)
+    assert all("more than two languages help at no budget" in x and "they hurt at 768 pairs" in x
+               and "hybrid at 7 **-0.015**" in x for x in past) and len(past) == 3
 
 
 def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(rebuilt):

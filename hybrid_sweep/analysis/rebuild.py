@@ -278,16 +278,17 @@ Arm = tuple[int, int, str]  # (steps, langs, batching)
 def comparison_pairs(configs: pd.DataFrame) -> list[tuple[str, str, Arm, Arm]]:
     """The comparisons the questions ask, among the (steps, langs, batching) of ``configs``, as (design,
     label, arm a, arm b) for a − b. Total-budget design, at each budget: every count's strategies against one
-    language (mono), and hybrid against mono and cross at each count above one. Per-language design (12 steps
-    a language): every count's strategies against one language at its 12 steps. An arm may have no jobs."""
+    language (mono) and against the same strategy at two languages (does going past two languages still
+    help?), and hybrid against mono and cross at each count above one. Per-language design (12 steps a
+    language): every count's strategies against one language at its 12 steps and against the same strategy at
+    two languages. An arm may have no jobs."""
     pairs = []
     for steps in sorted(configs.steps.unique()):
         at = configs[configs.steps == steps]
         design = f"total, {steps} steps"
         for langs in sorted(n for n in at.langs.unique() if n > 1):
             for batching in sorted(at[at.langs == langs].batching.unique()):
-                pairs.append((design, f"{batching} at {langs} − mono at 1", (steps, langs, batching),
-                              (steps, 1, "mono")))
+                pairs += count_pairs(design, batching, langs, lambda n: steps)
             for rival in ("mono", "cross"):
                 pairs.append((design, f"hybrid − {rival} at {langs}", (steps, langs, "hybrid"),
                               (steps, langs, rival)))
@@ -295,8 +296,18 @@ def comparison_pairs(configs: pd.DataFrame) -> list[tuple[str, str, Arm, Arm]]:
     design = f"per-language, {STEPS_PER_LANGUAGE} steps a language"
     for langs in sorted(n for n in per_language.langs.unique() if n > 1):
         for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
-            pairs.append((design, f"{batching} at {langs} − mono at 1", (STEPS_PER_LANGUAGE * langs, langs, batching),
-                          (STEPS_PER_LANGUAGE, 1, "mono")))
+            pairs += count_pairs(design, batching, langs, lambda n: STEPS_PER_LANGUAGE * n)
+    return pairs
+
+
+def count_pairs(design: str, batching: str, langs: int, steps_at) -> list[tuple[str, str, Arm, Arm]]:
+    """A count's strategy against one language (mono) and, above two languages, against itself at two;
+    ``steps_at(count)`` is the design's steps at a count."""
+    pairs = [(design, f"{batching} at {langs} − mono at 1", (steps_at(langs), langs, batching),
+              (steps_at(1), 1, "mono"))]
+    if langs > 2:
+        pairs.append((design, f"{batching} at {langs} − {batching} at 2", (steps_at(langs), langs, batching),
+                      (steps_at(2), 2, batching)))
     return pairs
 
 

@@ -71,11 +71,28 @@ def seeds_text(rows: pd.DataFrame) -> str:
 
 def count_answer(paired: pd.DataFrame, by_distance: pd.DataFrame, batch_size: int) -> list[str]:
     """Q1: at which budget and design more training languages help, per setting: every count's strategies
-    against one language (mono), each design's verdict and its numbers; then for which typological distances
-    (``by_distance``: each language's gain difference against its distance to the one language)."""
-    rows = paired[paired.comparison.str.endswith(" − mono at 1") & (paired.metric == "map")] if len(paired) else paired
-    if rows.empty:
+    against one language (mono), then each strategy past two languages against itself at two; each design's
+    verdict and its numbers; then for which typological distances (``by_distance``: each language's gain
+    difference against its distance to the one language)."""
+    rows = paired[paired.metric == "map"] if len(paired) else paired
+    against_one = rows[rows.comparison.str.endswith(" − mono at 1")] if len(rows) else rows
+    if against_one.empty:
         return ["- (no count compared with one language yet)"]
+    lines = setting_verdicts(against_one, batch_size, "more languages")
+    past_two = rows[rows.comparison.str.fullmatch(r"(\w+) at \d+ − \1 at 2")]
+    if not past_two.empty:
+        lines += ["", "Past two languages, each strategy at 4 and 7 languages against itself at 2:", "",
+                  *setting_verdicts(past_two, batch_size, "more than two languages")]
+    if not by_distance.empty:
+        lines.append(distance_line(by_distance, lambda r: f"{r.comparison} on {r.eval_set} at "
+                                                          f"{budget_label(r.design, batch_size)}",
+                                   "the multilingual gain of more languages"))
+    return lines
+
+
+def setting_verdicts(rows: pd.DataFrame, batch_size: int, what: str) -> list[str]:
+    """One line per setting: the budgets and designs where ``what`` helps or hurts (established comparisons
+    only), then every comparison's number per design."""
     lines = []
     for setting, name in SETTING_NAMES.items():
         at = rows[rows.setting == setting]
@@ -88,14 +105,10 @@ def count_answer(paired: pd.DataFrame, by_distance: pd.DataFrame, batch_size: in
             sure = d[[certainty(r) == "established" for r in d.itertuples()]]
             helps += [label] if (sure["diff"] > 0).any() else []
             hurts += [label] if (sure["diff"] < 0).any() else []
-        verdict = (f"more languages help at {', '.join(helps)}" if helps
-                   else "more languages help at no budget or design measured so far")
+        verdict = (f"{what} help at {', '.join(helps)}" if helps
+                   else f"{what} help at no budget or design measured so far")
         verdict += f"; they hurt at {', '.join(hurts)}" if hurts else ""
         lines.append(f"- **{name}**: {verdict}. " + "; ".join(parts) + ".")
-    if not by_distance.empty:
-        lines.append(distance_line(by_distance, lambda r: f"{r.comparison} on {r.eval_set} at "
-                                                          f"{budget_label(r.design, batch_size)}",
-                                   "the multilingual gain of more languages"))
     return lines
 
 
@@ -165,7 +178,7 @@ def answer_lines(counts: pd.DataFrame, by_distance: pd.DataFrame, advantage: pd.
     return ["## The answer so far", "", LEGEND, "",
             "### 1. At which budget and design do more training languages help?", "",
             "Each count and strategy against one language (mono batches), over every language of the headline set "
-            "(paired tests below); by distance: each language's multilingual gain difference against its URIEL "
+            "(paired tests below), then past two languages; by distance: each language's multilingual gain difference against its URIEL "
             "syntactic distance to the one-language job's training language (`count_by_distance.csv`):", "",
             *count_answer(counts, by_distance, batch_size), "",
             "### 2. Does hybrid's advantage over mono and cross grow or shrink with budget and distance?", "",
