@@ -15,7 +15,7 @@ import pytest
 
 from hybrid_sweep.analysis.rebuild import (DESIGN, REEVALUATE, Cell, comparison_pairs, missing_commands, phase7_commands,
                                            write_rebuild)
-from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, count_answer, marked
+from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, conclusions_moved, count_answer, marked
 from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
@@ -159,6 +159,24 @@ def test_counts_past_two_are_compared_with_two_languages_in_each_design_and_answ
     assert all("more languages help at 768 pairs." in x and "hybrid at 7 **+0.100**" in x for x in first)
     assert all("more than two languages help at no budget" in x and "they hurt at 768 pairs" in x
                and "hybrid at 7 **-0.015**" in x for x in past) and len(past) == 3
+
+
+def test_each_previous_conclusion_is_set_beside_the_rebuilt_number_or_says_it_is_not_run_yet():
+    row = {"metric": "map", "setting": "multi", "ci_low": -0.02, "ci_high": -0.01, "q": 0.01, "robust": True,
+           "seed_p": 0.01, "per_seed": "-0.01 -0.02 -0.01"}
+    past_two = {**row, "comparison": "hybrid at 7 − hybrid at 2"}
+    paired = pd.DataFrame([{**past_two, "design": "total, 24 steps", "diff": -0.015},
+                           {**past_two, "design": "per-language, 12 steps a language", "diff": 0.02, "ci_low": 0.01,
+                            "ci_high": 0.03, "seed_p": 0.2}])
+    gains = pd.DataFrame({"setting": "multi", "steps": 24, "langs": 7, "batching": "hybrid", "seed": [1, 2, 1, 2],
+                          "group": ["held out", "held out", "trained", "trained"], "gain": [0.2, 0.3, 0.1, 0.2]})
+    typology = pd.DataFrame({"steps": 24, "langs": 4, "batching": ["cross", "cross", "mono", "mono"],
+                             "gain": [0.01, 0.02, -0.01, 0.0]})
+    count, hybrid, seen, kinds = conclusions_moved(paired, gains, typology)
+    assert "**-0.015** (3 seeds) with the 768 pairs shared, +0.020† (3 seeds) with 384 pairs a language" in count
+    assert "against one language: not run yet" in count and hybrid.count("not run yet") == 3
+    assert "+0.250 on el, th, tr, vi" in seen and "against +0.150 on the trained languages" in seen
+    assert "cross +0.015 [" in kinds and "mono -0.005 [" in kinds and "(2 seeds)" in kinds
 
 
 def test_bf16_jobs_are_compared_with_their_fp32_twins_and_kept_out_of_the_grid(rebuilt):

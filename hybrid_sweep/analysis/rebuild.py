@@ -24,7 +24,7 @@ from scipy import stats
 from hybrid_sweep.analysis.committed import PREVIOUS, STUDY, job_costs, load_sweep, report_parser, write_lines
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
-from hybrid_sweep.analysis.rebuild_answer import answer_lines, seed_cell
+from hybrid_sweep.analysis.rebuild_answer import answer_lines, conclusions_moved, seed_cell
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
 from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlation, pair_correlation, pair_distances
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
@@ -839,6 +839,9 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         "## Deviations from the paper (arXiv 2408.10536)", "",
         *[f"- {line}" for line in deviations(df, jobs)], "",
         "## What changed from the previous answer, and why", "",
+        f"Each conclusion of the previous answer (`{PREVIOUS}/answer.md`) beside what the rebuilt design measures:", "",
+        *[f"- {line}" for line in conclusions_moved(paired, gains, differences_by_seed)], "",
+        "Why they moved, what the design changed:", "",
         *[f"- {line}" for line in CHANGES], ""]
     write_lines(study / "answer.md", [*answer, "The evidence for every number: `report.md`.", ""])
     lines = [
