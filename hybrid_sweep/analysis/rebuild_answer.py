@@ -131,7 +131,7 @@ def advantage_answer(paired: pd.DataFrame, advantage: pd.DataFrame, batch_size: 
     if not lines:
         lines.append("- (no count with hybrid and a rival on common seeds yet)")
     if not advantage.empty:
-        lines.append(distance_line(advantage, lambda r: f"{r.comparison} on {r.eval_set} {r.unit} at "
+        lines.append(distance_line(advantage, lambda r: f"{r.comparison} at {r.langs} on {r.eval_set} {r.unit} at "
                                                         f"{r.steps * batch_size:,} pairs", "the advantage"))
     return lines
 
