@@ -131,8 +131,8 @@ def advantage_answer(paired: pd.DataFrame, advantage: pd.DataFrame, batch_size: 
     if not lines:
         lines.append("- (no count with hybrid and a rival on common seeds yet)")
     if not advantage.empty:
-        lines.append(distance_line(advantage, lambda r: f"{r.comparison} at {r.langs} on {r.eval_set} {r.unit} at "
-                                                        f"{r.steps * batch_size:,} pairs", "the advantage"))
+        lines.append(distance_line(advantage, lambda r: f"{r.comparison} at {r.langs} on {r.eval_set} {r.unit} "
+                                                        f"at {r.steps * batch_size:,} pairs", "the advantage"))
     return lines
 
 
@@ -183,8 +183,8 @@ def conclusions_moved(paired: pd.DataFrame, gains: pd.DataFrame, typology_differ
     """The previous answer's conclusions (``previous/answer.md``, evaluation truncated at 64 tokens, 768 pairs
     a job) beside what the rebuilt design measures for each: the same question, now without its confound."""
     total, per_language = "total, 24 steps", "per-language, 12 steps a language"
-    held = (gains[(gains.setting == "multi") & (gains.steps == 24) & (gains.langs == 7) & (gains.batching == "hybrid")]
-            .groupby("group").gain.mean() if len(gains) else pd.Series(dtype=float))
+    cell = (gains.setting == "multi") & (gains.steps == 24) & (gains.langs == 7) & (gains.batching == "hybrid")
+    held = gains[cell].groupby("group").gain.mean() if len(gains) else pd.Series(dtype=float)
     seen = (f"hybrid at 7 languages and 768 pairs, multilingual gain {held['held out']:+.3f} on el, th, tr, vi "
             f"(never trained at any count) against {held['trained']:+.3f} on the trained languages"
             if {"held out", "trained"} <= set(held.index) else "not run yet")
@@ -218,8 +218,9 @@ def answer_lines(counts: pd.DataFrame, by_distance: pd.DataFrame, advantage: pd.
     return ["## The answer so far", "", LEGEND, "",
             "### 1. At which budget and design do more training languages help?", "",
             "Each count and strategy against one language (mono batches), over every language of the headline set "
-            "(paired tests below), then past two languages; by distance: each language's multilingual gain difference against its URIEL "
-            "syntactic distance to the one-language job's training language (`count_by_distance.csv`):", "",
+            "(paired tests below), then past two languages; by distance: each language's multilingual gain "
+            "difference against its URIEL syntactic distance to the one-language job's training language "
+            "(`count_by_distance.csv`):", "",
             *count_answer(counts, by_distance, batch_size), "",
             "### 2. Does hybrid's advantage over mono and cross grow or shrink with budget and distance?", "",
             *advantage_answer(counts, advantage, batch_size), "",
