@@ -16,6 +16,9 @@ import pytest
 from hybrid_sweep.analysis.rebuild import (DESIGN, REEVALUATE, Cell, comparison_pairs, missing_commands, phase7_commands,
                                            write_rebuild)
 from hybrid_sweep.analysis.rebuild_answer import SETTING_NAMES, certainty, conclusions_moved, count_answer, marked
+from hybrid_sweep.analysis.rebuild_labels import (PER_LANGUAGE, against_one, budget_label, design_order, diverse_similar,
+                                                  hybrid_against, is_against_one, is_hybrid_against, is_past_two,
+                                                  past_two, total_design)
 from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
 
@@ -159,6 +162,19 @@ def test_counts_past_two_are_compared_with_two_languages_in_each_design_and_answ
     assert all("more languages help at 768 pairs." in x and "hybrid at 7 **+0.100**" in x for x in first)
     assert all("more than two languages help at no budget" in x and "they hurt at 768 pairs" in x
                and "hybrid at 7 **-0.015**" in x for x in past) and len(past) == 3
+
+
+def test_the_answer_reads_back_the_budgets_and_kinds_the_design_names():
+    """The paired tables store designs and comparisons as text; the answer's readers must parse what the
+    builders write, and tell the kinds of comparison apart."""
+    assert [budget_label(d, 32) for d in sorted([PER_LANGUAGE, total_design(384), total_design(24)],
+                                                key=design_order)] == ["768 pairs", "12,288 pairs",
+                                                                       "384 pairs a language"]
+    labels = pd.Series([against_one("hybrid", 7), past_two("cross", 4), hybrid_against("mono", 7),
+                        diverse_similar("mono"), "alpha=0.3 (7 langs, hybrid, 24 steps) − grid", "hybrid − mono"])
+    assert is_against_one(labels).tolist() == [True, False, False, False, False, False]
+    assert is_past_two(labels).tolist() == [False, True, False, False, False, False]
+    assert is_hybrid_against(labels).tolist() == [False, False, True, False, False, False]
 
 
 def test_each_previous_conclusion_is_set_beside_the_rebuilt_number_or_says_it_is_not_run_yet():

@@ -25,13 +25,14 @@ from hybrid_sweep.analysis.committed import PREVIOUS, STUDY, job_costs, load_swe
 from hybrid_sweep.analysis.markdown import interval_table, markdown_table, paired_markdown
 from hybrid_sweep.analysis.paired import compare_configs, with_bh
 from hybrid_sweep.analysis.rebuild_answer import answer_lines, conclusions_moved, seed_cell
+from hybrid_sweep.analysis.rebuild_labels import (PER_LANGUAGE, STEPS_PER_LANGUAGE, against_one, diverse_similar,
+                                                  hybrid_against, past_two, total_design, typology_design)
 from hybrid_sweep.analysis.summary import HEADLINE_CELLS, headline_set, t_half_width, write_transfer_analysis
 from hybrid_sweep.analysis.typology_analysis import SEEN_GROUPS, gain_correlation, pair_correlation, pair_distances
 from hybrid_sweep.evaluation.results import HEADLINE_METRICS
 
 SWEEP = "rebuild"
 TABLES = "rebuild"  # the answer's tables and figures: experiments/<STUDY>/<TABLES>/
-STEPS_PER_LANGUAGE = 12
 STRATEGIES = ("mono", "cross", "hybrid")
 TYPOLOGY_HELDOUT = "el,th,tr,vi,zh"
 TYPOLOGY_LANGS = 4
@@ -285,28 +286,27 @@ def comparison_pairs(configs: pd.DataFrame) -> list[tuple[str, str, Arm, Arm]]:
     pairs = []
     for steps in sorted(configs.steps.unique()):
         at = configs[configs.steps == steps]
-        design = f"total, {steps} steps"
+        design = total_design(steps)
         for langs in sorted(n for n in at.langs.unique() if n > 1):
             for batching in sorted(at[at.langs == langs].batching.unique()):
                 pairs += count_pairs(design, batching, langs, lambda n: steps)
             for rival in ("mono", "cross"):
-                pairs.append((design, f"hybrid − {rival} at {langs}", (steps, langs, "hybrid"),
+                pairs.append((design, hybrid_against(rival, langs), (steps, langs, "hybrid"),
                               (steps, langs, rival)))
     per_language = configs[configs.steps == STEPS_PER_LANGUAGE * configs.langs]
-    design = f"per-language, {STEPS_PER_LANGUAGE} steps a language"
     for langs in sorted(n for n in per_language.langs.unique() if n > 1):
         for batching in sorted(per_language[per_language.langs == langs].batching.unique()):
-            pairs += count_pairs(design, batching, langs, lambda n: STEPS_PER_LANGUAGE * n)
+            pairs += count_pairs(PER_LANGUAGE, batching, langs, lambda n: STEPS_PER_LANGUAGE * n)
     return pairs
 
 
 def count_pairs(design: str, batching: str, langs: int, steps_at) -> list[tuple[str, str, Arm, Arm]]:
     """A count's strategy against one language (mono) and, above two languages, against itself at two;
     ``steps_at(count)`` is the design's steps at a count."""
-    pairs = [(design, f"{batching} at {langs} − mono at 1", (steps_at(langs), langs, batching),
+    pairs = [(design, against_one(batching, langs), (steps_at(langs), langs, batching),
               (steps_at(1), 1, "mono"))]
     if langs > 2:
-        pairs.append((design, f"{batching} at {langs} − {batching} at 2", (steps_at(langs), langs, batching),
+        pairs.append((design, past_two(batching, langs), (steps_at(langs), langs, batching),
                       (steps_at(2), 2, batching)))
     return pairs
 
@@ -390,7 +390,7 @@ def count_by_distance(transfer: pd.DataFrame, n_boot: int = 1000) -> pd.DataFram
     configs = transfer.drop_duplicates(["steps", "langs", "batching"])
     rows = []
     for design, label, a, b in comparison_pairs(configs):
-        if not label.endswith(" − mono at 1"):
+        if label != against_one(a[2], a[1]):
             continue
         for eval_set, at in transfer.groupby("eval_set"):
             arms = [at[(at.steps == arm[0]) & (at.langs == arm[1]) & (at.batching == arm[2])]
@@ -522,7 +522,7 @@ def typology_comparisons(runs_dir: Path, jobs: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (steps, batching), at in jobs.groupby(["steps", "batching"]):
         rows += compare_configs(runs_dir, at, {"group": "diverse"}, {"group": "similar"},
-                                f"diverse − similar, {batching}", HEADLINE_CELLS, design=f"typology, {steps} steps")
+                                diverse_similar(batching), HEADLINE_CELLS, design=typology_design(steps))
     return with_bh(with_seed_p(pd.DataFrame(rows)))
 
 

@@ -3,11 +3,12 @@ tables, with how sure each number is. It is generated, so it never falls behind 
 half the design run it says what the finished half shows and which cells would change it."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
+from hybrid_sweep.analysis.rebuild_labels import (PER_LANGUAGE, against_one, budget_label, design_order,
+                                                  diverse_similar, hybrid_against, is_against_one,
+                                                  is_hybrid_against, is_past_two, past_two, total_design)
 from hybrid_sweep.analysis.summary import t_half_width
 
 SETTING_NAMES = {"multi": "Multilingual mAP", "mono": "Monolingual mAP", "cross": "Cross-lingual mAP"}
@@ -54,16 +55,6 @@ def seeds_of(row) -> int:
     return len(str(row.per_seed).split()) if isinstance(row.per_seed, str) else 0
 
 
-def budget_label(design: str, batch_size: int) -> str:
-    """``total, 24 steps`` -> ``768 pairs``; the per-language design -> ``384 pairs a language``."""
-    steps = int(re.search(r"(\d+) steps", design).group(1))
-    return f"{steps * batch_size:,} pairs" + (" a language" if design.startswith("per-language") else "")
-
-
-def design_order(design: str) -> tuple[int, int]:
-    return (design.startswith("per-language"), int(re.search(r"(\d+) steps", design).group(1)))
-
-
 def seeds_text(rows: pd.DataFrame) -> str:
     n = sorted({seeds_of(r) for r in rows.itertuples()})
     return seeds_word(n[0]) if len(n) == 1 else f"{n[0]}–{n[-1]} seeds"
@@ -75,14 +66,14 @@ def count_answer(paired: pd.DataFrame, by_distance: pd.DataFrame, batch_size: in
     verdict and its numbers; then for which typological distances (``by_distance``: each language's gain
     difference against its distance to the one language)."""
     rows = paired[paired.metric == "map"] if len(paired) else paired
-    against_one = rows[rows.comparison.str.endswith(" − mono at 1")] if len(rows) else rows
-    if against_one.empty:
+    to_one = rows[is_against_one(rows.comparison)] if len(rows) else rows
+    if to_one.empty:
         return ["- (no count compared with one language yet)"]
-    lines = setting_verdicts(against_one, batch_size, "more languages")
-    past_two = rows[rows.comparison.str.fullmatch(r"(\w+) at \d+ − \1 at 2")]
-    if not past_two.empty:
+    lines = setting_verdicts(to_one, batch_size, "more languages")
+    to_two = rows[is_past_two(rows.comparison)]
+    if not to_two.empty:
         lines += ["", "Past two languages, each strategy at 4 and 7 languages against itself at 2:", "",
-                  *setting_verdicts(past_two, batch_size, "more than two languages")]
+                  *setting_verdicts(to_two, batch_size, "more than two languages")]
     if not by_distance.empty:
         lines.append(distance_line(by_distance, lambda r: f"{r.comparison} on {r.eval_set} at "
                                                           f"{budget_label(r.design, batch_size)}",
@@ -116,7 +107,7 @@ def advantage_answer(paired: pd.DataFrame, advantage: pd.DataFrame, batch_size: 
     """Q2: hybrid − mono and hybrid − cross per total budget (the paired tests), then against typological
     distance (the Spearman rows of ``advantage`` whose interval excludes 0)."""
     lines = []
-    rows = (paired[paired.comparison.str.startswith("hybrid − ") & paired.design.str.startswith("total")
+    rows = (paired[is_hybrid_against(paired.comparison) & (paired.design != PER_LANGUAGE)
                    & (paired.metric == "map")] if len(paired) else paired)
     for comparison in sorted(rows.comparison.unique()) if len(rows) else []:
         at = rows[rows.comparison == comparison]
@@ -160,7 +151,7 @@ def typology_answer(differences: pd.DataFrame, paired: pd.DataFrame) -> list[str
             mean, half = seed_interval(at[value])
             sure[value] = abs(mean) > half
             cells.append(f"{label} {seed_cell(at[value])}")
-        test = paired[(paired.comparison == f"diverse − similar, {batching}") & (paired.setting == "multi")
+        test = paired[(paired.comparison == diverse_similar(batching)) & (paired.setting == "multi")
                       & (paired.metric == "map")] if len(paired) else paired
         over_questions = f"; over question ids (every language) {marked(next(test.itertuples()))}" if len(test) else ""
         verdict = ("cannot be read over seeds from one seed yet" if len(at) < 2 else
@@ -182,7 +173,6 @@ def paired_value(paired: pd.DataFrame, design: str, comparison: str, setting: st
 def conclusions_moved(paired: pd.DataFrame, gains: pd.DataFrame, typology_differences: pd.DataFrame) -> list[str]:
     """The previous answer's conclusions (``previous/answer.md``, evaluation truncated at 64 tokens, 768 pairs
     a job) beside what the rebuilt design measures for each: the same question, now without its confound."""
-    total, per_language = "total, 24 steps", "per-language, 12 steps a language"
     cell = (gains.setting == "multi") & (gains.steps == 24) & (gains.langs == 7) & (gains.batching == "hybrid")
     held = gains[cell].groupby("group").gain.mean() if len(gains) else pd.Series(dtype=float)
     seen = (f"hybrid at 7 languages and 768 pairs, multilingual gain {held['held out']:+.3f} on el, th, tr, vi "
@@ -193,16 +183,16 @@ def conclusions_moved(paired: pd.DataFrame, gains: pd.DataFrame, typology_differ
                          ) if len(typology_differences) else "not run yet"
     return [
         "**More languages at 768 pairs.** Before: they did not help (hybrid −0.015 multilingual mAP from 2 to 11 "
-        f"languages). Now, hybrid from 2 to 7 languages: {paired_value(paired, total, 'hybrid at 7 − hybrid at 2')}"
+        f"languages). Now, hybrid from 2 to 7 languages: {paired_value(paired, total_design(24), past_two('hybrid', 7))}"
         " with the 768 pairs shared, "
-        f"{paired_value(paired, per_language, 'hybrid at 7 − hybrid at 2')} with 384 pairs a language; "
-        f"against one language: {paired_value(paired, total, 'hybrid at 7 − mono at 1')} at 768 pairs. Sharing a "
+        f"{paired_value(paired, PER_LANGUAGE, past_two('hybrid', 7))} with 384 pairs a language; "
+        f"against one language: {paired_value(paired, total_design(24), against_one('hybrid', 7))} at 768 pairs. Sharing a "
         "fixed budget among more languages and adding languages are different questions; the previous design "
         "could ask only the first.",
         "**Hybrid against mono batches.** Before: +0.023 to +0.030 multilingual mAP at every count. Now, at 7 "
-        f"languages: {paired_value(paired, total, 'hybrid − mono at 7')} at 768 pairs, "
-        f"{paired_value(paired, 'total, 96 steps', 'hybrid − mono at 7')} at 3,072, "
-        f"{paired_value(paired, 'total, 384 steps', 'hybrid − mono at 7')} at 12,288.",
+        f"languages: {paired_value(paired, total_design(24), hybrid_against('mono', 7))} at 768 pairs, "
+        f"{paired_value(paired, total_design(96), hybrid_against('mono', 7))} at 3,072, "
+        f"{paired_value(paired, total_design(384), hybrid_against('mono', 7))} at 12,288.",
         "**Languages never trained.** Before: they gained almost as much as trained ones (hybrid at 7: +0.204 "
         f"unseen, +0.191 trained), but the unseen languages changed with the count. Now: {seen}.",
         "**Typology.** Before: diverse sets beat similar ones, most under mono batches (+0.024 multilingual mAP at "
