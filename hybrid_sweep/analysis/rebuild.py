@@ -89,7 +89,7 @@ def plan_cells() -> tuple[Cell, ...]:
 
     add("0 bf16 training vs fp32 (same jobs)", 7, STRATEGIES, 24, 2, (("precision", "bf16-mixed"),),
         ("trainer.precision=bf16-mixed",))
-    p1, p2, p3 = ("1 total budget: smallest and largest", "2 per-language budget (12 steps a language)",
+    p1, p2, p3 = ("1 total budget: smallest and largest", f"2 per-language budget ({STEPS_PER_LANGUAGE} steps a language)",
                   "3 total budget: middle counts (768 pairs) and the middle budget (counts 1, 7)")
     add(p1, 1, ["mono"], 24, 5)
     add(p1, 7, STRATEGIES, 24, 5)
