@@ -12,7 +12,7 @@ import pytest
 
 from hybrid_sweep.evaluation.results import read_results
 from hybrid_sweep.paths import PROJECT_ROOT
-from hybrid_sweep.analysis.committed import PREVIOUS
+from hybrid_sweep.analysis.committed import PREVIOUS, load_sweep
 from hybrid_sweep.analysis.study import write_study
 
 TINY = ["model=tiny", "trainer.max_steps=2", "optimizer.warmup_steps=1", "batching.batch_size=4",
@@ -75,6 +75,26 @@ def test_paired_seed_pooled_differences_equal_the_headline_differences(study):
         assert len(row.per_seed.split()) == 2
     counts = pd.read_csv(experiments / "lang_scaling" / PREVIOUS / "paired_language_counts.csv")
     assert set(counts.comparison) == {"3 − 2 languages"} and set(counts.batching) == {"mono", "hybrid"}
+
+
+def test_arms_with_unequal_seeds_are_compared_on_the_seeds_both_ran(study):
+    from hybrid_sweep.analysis.paired import compare_configs
+    from hybrid_sweep.analysis.study import jobs_table
+
+    _, experiments, _ = study
+    runs_dir = experiments / "lang_scaling" / "runs"
+    jobs = jobs_table(load_sweep("lang_scaling", experiments / "none", experiments)[0])
+    mono_seed_2 = jobs[(jobs.batching == "mono") & (jobs.langs == 2) & (jobs.seed == 2)].index
+    one_mono_seed = jobs.drop(mono_seed_2)
+    (row,) = compare_configs(runs_dir, one_mono_seed, {"batching": "hybrid", "langs": 2},
+                             {"batching": "mono", "langs": 2}, "hybrid − mono", [("multi", "map")])
+    hybrid, mono = (headline_maps(runs_dir, batching, 2, "multi") for batching in ("hybrid", "mono"))
+    seed_1 = {batching: jobs[(jobs.batching == batching) & (jobs.langs == 2) & (jobs.seed == 1)].index.item()
+              for batching in ("hybrid", "mono")}
+    per_seed_1 = [v for b in ("hybrid", "mono") for v in headline_maps(runs_dir / seed_1[b], b, 2, "multi")]
+    assert row["seeds"] == "1 vs 1" and row["diff"] == pytest.approx(per_seed_1[0] - per_seed_1[1], abs=1e-9)
+    assert row["per_seed"] == f"{per_seed_1[0] - per_seed_1[1]:+.3f}"
+    assert row["diff"] != pytest.approx(sum(hybrid) / 2 - mono[0], abs=1e-9)  # not the 2-seed mean − seed 1
 
 
 def test_seen_and_unseen_gains_split_the_languages_by_the_training_set(study):

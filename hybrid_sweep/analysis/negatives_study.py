@@ -109,7 +109,8 @@ def write_negatives_report(outputs: Path, experiments: Path) -> Path:
         "## Headline (mean over seeds [95% t-interval]; language bias in ranks, lower is better)", "",
         markdown_table(headline(df, jobs)), "",
         "## Paired tests (difference [95% CI over question ids], sign-flip p, Benjamini–Hochberg q over all "
-        f"{len(table)} tests; per-query values averaged over seeds; bold: CI excludes 0 and every seed agrees)", "",
+        f"{len(table)} tests; per-query values averaged over the seeds both arms ran; bold: CI excludes 0 and "
+        "every seed agrees)", "",
         paired_markdown(table, ["family"]) if not table.empty else "(no finished pairs of jobs)", "",
         "## What holds (q < 0.05 and every seed agrees)", "", *findings(table), "",
         "## Deviations", "",

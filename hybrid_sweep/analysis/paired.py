@@ -37,7 +37,10 @@ def robust(low: float, high: float, diff: float, per_seed: Sequence[float]) -> b
 
 def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label: str,
                     cells: Sequence[tuple[str, str]] = tuple((s, "map") for s in SETTINGS), **keys) -> list[dict]:
-    """``a − b`` per (setting, metric) cell for two configurations (run-key filters), seeds averaged per arm."""
+    """``a − b`` per (setting, metric) cell for two configurations (run-key filters), seeds averaged per arm.
+
+    Where the arms share seeds, both keep only those: a 5-seed arm against a 3-seed one would otherwise compare
+    seed means over different training runs, unpaired in the seed though paired in the questions."""
     def select(filters: dict) -> pd.DataFrame:
         mask = np.ones(len(jobs), dtype=bool)
         for key, value in filters.items():
@@ -48,6 +51,8 @@ def compare_configs(runs_dir: Path, jobs: pd.DataFrame, a: dict, b: dict, label:
     if arm_a.empty or arm_b.empty:
         return []
     common = sorted(set(arm_a.seed) & set(arm_b.seed))
+    if common:
+        arm_a, arm_b = arm_a[arm_a.seed.isin(common)], arm_b[arm_b.seed.isin(common)]
     out = []
     for setting, metric in cells:
         t = paired_test(*aligned_matrices(seed_mean_matrix(runs_dir, list(arm_a.index), setting, metric),

@@ -864,7 +864,8 @@ def write_rebuild(outputs: Path, experiments: Path, design: Sequence[Cell] = DES
         f"language brings {STEPS_PER_LANGUAGE * int(first['batch_size'])} pairs of its own.", "",
         markdown_table(differences) if not differences.empty else "(no pair of cells finished yet)", "",
         f"## Paired tests ({len(paired)} tests; difference [95% CI over question ids], sign-flip p, "
-        "Benjamini–Hochberg q over them all; bold: CI excludes 0 and every seed agrees)", "",
+        "Benjamini–Hochberg q over them all; per-query values averaged over the seeds both arms ran; bold: CI "
+        "excludes 0 and every seed agrees)", "",
         paired_markdown(paired, ["design"]) if not paired.empty else "(no finished pairs of cells yet)", "",
         "## bf16 training against fp32 on the same jobs", "",
         "The bar for training the large budgets in bf16 (1.6x the pairs/s of fp32 at length 128 on this CPU, "

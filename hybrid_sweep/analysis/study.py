@@ -373,13 +373,14 @@ def write_study(outputs: Path, experiments: Path) -> Path:
              "Language bias: the multilingual setting's mean rank gap between relevant candidates in the query's "
              "language and in other languages (ranks; lower is less biased).", "",
              "![mAP vs number of training languages, 95% CI over seeds](scaling.png)", "",
-             "## Hybrid vs mono and cross at each language count (paired, seeds averaged per arm)", "",
+             "## Hybrid vs mono and cross at each language count (paired; per arm, the seeds both arms ran "
+             "averaged)", "",
              "Difference in mAP, 95% paired-bootstrap CI over question ids, sign-flip p; below it the same "
              "difference per seed. **Bold**: the CI excludes 0 *and* every seed agrees in sign — the bar for "
              "calling a difference real here, since the CI covers question sampling but not training noise. "
              "`paired_strategies.csv` has every figure.", "",
              paired_markdown(strategy, ["langs"]), "",
-             "## More languages at the same budget (paired, seeds averaged per arm)", "",
+             "## More languages at the same budget (paired; per arm, the seeds both arms ran averaged)", "",
              paired_markdown(counts, ["batching"]), "",
              "## Seen vs unseen languages", "",
              "Gain over zero-shot mAP, averaged over the languages (mono, multi: the query language) or pairs "
@@ -415,7 +416,7 @@ def write_study(outputs: Path, experiments: Path) -> Path:
         lines += [f"## Diverse vs similar training languages (`make sweep-typology`, {seeds_phrase(typ_jobs)})", "",
                   "mAP, mean over seeds; the nested-order jobs of the main grid at the same seeds for reference:", "",
                   fmt(typology_table(typ, df)), "",
-                  "Diverse minus similar (paired over question ids, seeds averaged per arm):", "",
+                  "Diverse minus similar (paired over question ids; per arm, the seeds both arms ran averaged):", "",
                   paired_markdown(groups, ["langs"]), ""]
     alpha, alpha_missing = load_sweep(ALPHA, outputs, experiments)
     if alpha.empty:
