@@ -246,7 +246,8 @@ def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
     """The ablation machinery on real jobs: an alpha=0.5 cell is its own grid twin (difference 0), and a
     labelled pair of arms (bf16 against fp32 at 2 languages) differs by the mean of the jobs' headline values."""
     from hybrid_sweep.analysis.committed import load_sweep
-    from hybrid_sweep.analysis.rebuild import ablation_arms, ablation_comparisons, arm_table, heldout_gains, jobs_of
+    from hybrid_sweep.analysis.rebuild import (ablation_arms, ablation_comparisons, arm_table, embedding_ablation,
+                                               heldout_gains, jobs_of)
 
     _, experiments, _ = rebuilt
     df, _ = load_sweep("rebuild", experiments / "none", experiments)
@@ -265,6 +266,13 @@ def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
     table = arm_table(df, [("bf16", bf16), ("fp32", fp32)])
     assert list(table.index) == ["zero-shot", "bf16", "fp32"] and (table.loc[["bf16", "fp32"], "seeds"] == 2).all()
     assert table.loc["bf16", "multi"].startswith(f"{head[bf16].mean():.3f} [")
+    # the deviation line reads a trainable-embedding cell against its twin (here bf16 stands in for it)
+    stand_in = ablation_comparisons(runs, jobs, [("freeze_word_embeddings=False (stand-in)", "fp32", bf16, fp32)])
+    pairs = int(jobs.loc[bf16, "steps"].iloc[0]) * 4
+    assert embedding_ablation(stand_in, 4) == ("training them (phase 5) changes multilingual mAP by "
+                                               f"{paired.loc[('multi', 'map'), 'diff']:+.3f} at {pairs:,} pairs "
+                                               "(2 seeds)")
+    assert embedding_ablation(paired.reset_index(), 4) == "phase 5 trains them, none finished yet"
 
 
 def test_phase_7_picks_phase_1s_seed_1_jobs_by_folder_name():
