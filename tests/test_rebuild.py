@@ -266,8 +266,9 @@ def test_an_ablation_is_paired_with_its_grid_twin(rebuilt):
     table = arm_table(df, [("bf16", bf16), ("fp32", fp32)])
     assert list(table.index) == ["zero-shot", "bf16", "fp32"] and (table.loc[["bf16", "fp32"], "seeds"] == 2).all()
     assert table.loc["bf16", "multi"].startswith(f"{head[bf16].mean():.3f} [")
-    # the deviation line reads a trainable-embedding cell against its twin (here bf16 stands in for it)
-    stand_in = ablation_comparisons(runs, jobs, [("freeze_word_embeddings=False (stand-in)", "fp32", bf16, fp32)])
+    # the deviation line reads a trainable-embedding cell against its twin (here bf16, marked trainable, stands in)
+    trainable = jobs.assign(freeze_word_embeddings=[str(j not in bf16) for j in jobs.index])
+    stand_in = ablation_comparisons(runs, trainable, [("stand-in", "fp32", bf16, fp32)])
     pairs = int(jobs.loc[bf16, "steps"].iloc[0]) * 4
     assert embedding_ablation(stand_in, 4) == ("training them (phase 5) changes multilingual mAP by "
                                                f"{paired.loc[('multi', 'map'), 'diff']:+.3f} at {pairs:,} pairs "

@@ -553,14 +553,16 @@ def arm_table(df: pd.DataFrame, arms: Sequence[tuple[str, pd.Index]]) -> pd.Data
 
 
 def ablation_comparisons(runs_dir: Path, jobs: pd.DataFrame, arms) -> pd.DataFrame:
-    """Each ablation cell − its grid twin, paired over question ids, with BH over this family."""
+    """Each ablation cell − its grid twin, paired over question ids, with BH over this family; each row keeps the
+    cell's steps and ablated run keys, so readers select on them rather than on the label."""
     rows = []
     for label, twin_label, cell_jobs, twin_jobs in arms:
         if cell_jobs.empty:
             continue
         both = pd.concat([jobs.loc[cell_jobs].assign(arm="cell"), jobs.loc[twin_jobs].assign(arm="twin")])
+        settings = jobs.loc[cell_jobs[0], ["steps", *ABLATED]].astype(str).to_dict()
         rows += compare_configs(runs_dir, both, {"arm": "cell"}, {"arm": "twin"}, f"{label} − grid", HEADLINE_CELLS,
-                                design="ablation", steps=int(jobs.loc[cell_jobs, "steps"].iloc[0]))
+                                design="ablation", **settings)
     return with_bh(pd.DataFrame(rows))
 
 
@@ -667,13 +669,14 @@ def seen_group_markdown(path: Path) -> str:
 
 def embedding_ablation(ablation_paired: pd.DataFrame, batch_size: int) -> str:
     """What training the word embeddings changed: each trainable cell − its frozen twin on multilingual mAP."""
-    rows = (ablation_paired[ablation_paired.comparison.str.startswith("freeze_word_embeddings=False")
+    rows = (ablation_paired[(ablation_paired.freeze_word_embeddings.astype(str) == "False")
                             & (ablation_paired.setting == "multi") & (ablation_paired.metric == "map")]
             if not ablation_paired.empty else ablation_paired)
     if rows.empty:
         return "phase 5 trains them, none finished yet"
     return "training them (phase 5) changes multilingual mAP by " + " and ".join(
-        f"{r.diff:+.3f} at {r.steps * batch_size:,} pairs ({r.seeds.split()[0]} seeds)" for r in rows.itertuples())
+        f"{r.diff:+.3f} at {int(r.steps) * batch_size:,} pairs ({r.seeds.split()[0]} seeds)"
+        for r in rows.itertuples())
 
 
 def deviations(df: pd.DataFrame, jobs: pd.DataFrame, ablation_paired: pd.DataFrame) -> list[str]:
